@@ -1,0 +1,86 @@
+"""The ``promoflow`` command: parses arguments, calls one service, renders the result.
+
+Each command group lives in ``console/commands/<group>.py`` and exposes ``register(app)``.
+A :class:`~promoflow.errors.PromoflowError` becomes a red message (with every problem
+listed) and its exit status; nothing else is caught, so bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+from rich.console import Console
+
+from promoflow.errors import PromoflowError
+
+COMMAND_MODULES = (
+    "init",
+    "imports",
+    "rules",
+    "cycle",
+    "decisions",
+    "scheduler",
+    "audit",
+    "override",
+    "user",
+    "serve",
+)
+
+app = typer.Typer(
+    name="promoflow",
+    help="Promotion, demotion and grading cycles from declarative rule packs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        metavar="URL",
+        help="Database URL (default: env PROMOFLOW_DATABASE_URL, else ./promoflow.db).",
+    ),
+    actor: str = typer.Option(
+        "system", "--actor", envvar="PROMOFLOW_ACTOR", help="Who is acting, for the audit trail."
+    ),
+) -> None:
+    ctx.obj = {"db": db, "actor": actor}
+
+
+for _name in COMMAND_MODULES:
+    import_module(f"promoflow.console.commands.{_name}").register(app)
+
+
+def report(error: PromoflowError) -> None:
+    """Print a promoflow error and each of its problems, for a person to act on."""
+    err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    for problem in getattr(error, "problems", []) or []:
+        err_console.print(f"  • {problem}", highlight=False, markup=False)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app(standalone_mode=False)
+    except PromoflowError as error:
+        report(error)
+        sys.exit(error.exit_code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

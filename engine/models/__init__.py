@@ -1,0 +1,30 @@
+"""All tables; importing this module registers every one on ``Base.metadata``.
+
+Each feature owns one module; add a new module's import here.
+"""
+
+from promoflow.engine.models.audit import AuditEvent
+from promoflow.engine.models.base import Base
+from promoflow.engine.models.cycles import Case, Cycle, Decision, StageResult
+from promoflow.engine.models.metrics import ImportRun, Metric, MetricRevision, Period
+from promoflow.engine.models.packs import PackVersion
+from promoflow.engine.models.people import Employee, GradeHistory, Vacancy
+from promoflow.engine.models.system import SystemSetting
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Case",
+    "Cycle",
+    "Decision",
+    "Employee",
+    "GradeHistory",
+    "ImportRun",
+    "Metric",
+    "MetricRevision",
+    "PackVersion",
+    "Period",
+    "StageResult",
+    "SystemSetting",
+    "Vacancy",
+]
