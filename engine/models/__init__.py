@@ -10,8 +10,10 @@ from promoflow.engine.models.metrics import ImportRun, Metric, MetricRevision, P
 from promoflow.engine.models.packs import PackVersion
 from promoflow.engine.models.people import Employee, GradeHistory, Vacancy
 from promoflow.engine.models.system import SystemSetting
+from promoflow.engine.models.users import ApiToken, LoginSession, User, UserRole
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Case",
@@ -20,11 +22,14 @@ __all__ = [
     "Employee",
     "GradeHistory",
     "ImportRun",
+    "LoginSession",
     "Metric",
     "MetricRevision",
     "PackVersion",
     "Period",
     "StageResult",
     "SystemSetting",
+    "User",
+    "UserRole",
     "Vacancy",
 ]

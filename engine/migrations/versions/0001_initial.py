@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:09:10.887756
+Create Date: 2026-11-23 06:13:53.347460
 """
 from alembic import op
 import sqlalchemy as sa
@@ -35,10 +35,21 @@ def upgrade() -> None:
     sa.UniqueConstraint('hash', name=op.f('uq_audit_events_hash'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_events_actor', ['actor'], unique=False)
+        batch_op.create_index('ix_audit_events_at', ['at'], unique=False)
+        batch_op.create_index('ix_audit_events_case', ['case_id'], unique=False)
         batch_op.create_index('ix_audit_events_cycle', ['cycle_id'], unique=False)
         batch_op.create_index('ix_audit_events_employee', ['employee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_kind'), ['kind'], unique=False)
 
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('mac', sa.String(length=64), nullable=True),
+    sa.Column('updated_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
+    )
     op.create_table('cycles',
     sa.Column('cycle_id', sa.String(length=64), nullable=False),
     sa.Column('track', sa.String(length=32), nullable=False),
@@ -99,6 +110,16 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_system_settings'))
     )
+    op.create_table('users',
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('username', name=op.f('pk_users'))
+    )
     op.create_table('vacancies',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('org_unit', sa.String(length=100), nullable=False),
@@ -108,6 +129,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vacancies')),
     sa.UniqueConstraint('org_unit', 'position', name=op.f('uq_vacancies_org_unit'))
     )
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('created_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['username'], ['users.username'], name=op.f('fk_api_tokens_username_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('digest', name=op.f('uq_api_tokens_digest'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_username'), ['username'], unique=False)
+
     op.create_table('cases',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('cycle_id', sa.String(length=64), nullable=False),
@@ -165,6 +201,18 @@ def upgrade() -> None:
     with op.batch_alter_table('grade_history', schema=None) as batch_op:
         batch_op.create_index('ix_grade_history_employee_from', ['employee_id', 'effective_from'], unique=False)
 
+    op.create_table('login_sessions',
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('csrf', sa.String(length=64), nullable=False),
+    sa.Column('created_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['username'], ['users.username'], name=op.f('fk_login_sessions_username_users')),
+    sa.PrimaryKeyConstraint('digest', name=op.f('pk_login_sessions'))
+    )
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.create_index('ix_login_sessions_username', ['username'], unique=False)
+
     op.create_table('metrics',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('employee_id', sa.String(length=64), nullable=False),
@@ -193,6 +241,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_results')),
     sa.UniqueConstraint('cycle_id', 'employee_id', 'stage', name=op.f('uq_stage_results_cycle_id'))
     )
+    op.create_table('user_roles',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['username'], ['users.username'], name=op.f('fk_user_roles_username_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_roles')),
+    sa.UniqueConstraint('username', 'role', name=op.f('uq_user_roles_username'))
+    )
+    with op.batch_alter_table('user_roles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_roles_username'), ['username'], unique=False)
+
     op.create_table('metric_revisions',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('metric_id', sa.Integer(), nullable=False),
@@ -216,8 +275,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_metric_revisions_metric_id'))
 
     op.drop_table('metric_revisions')
+    with op.batch_alter_table('user_roles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_roles_username'))
+
+    op.drop_table('user_roles')
     op.drop_table('stage_results')
     op.drop_table('metrics')
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_sessions_username')
+
+    op.drop_table('login_sessions')
     with op.batch_alter_table('grade_history', schema=None) as batch_op:
         batch_op.drop_index('ix_grade_history_employee_from')
 
@@ -228,7 +295,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_cycle_id'))
 
     op.drop_table('cases')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_username'))
+
+    op.drop_table('api_tokens')
     op.drop_table('vacancies')
+    op.drop_table('users')
     op.drop_table('system_settings')
     op.drop_table('periods')
     op.drop_table('pack_versions')
@@ -238,10 +310,14 @@ def downgrade() -> None:
 
     op.drop_table('employees')
     op.drop_table('cycles')
+    op.drop_table('audit_head')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_kind'))
         batch_op.drop_index('ix_audit_events_employee')
         batch_op.drop_index('ix_audit_events_cycle')
+        batch_op.drop_index('ix_audit_events_case')
+        batch_op.drop_index('ix_audit_events_at')
+        batch_op.drop_index('ix_audit_events_actor')
 
     op.drop_table('audit_events')
     # ### end Alembic commands ###
