@@ -9,6 +9,7 @@ from promoflow.engine.models.cycles import Case, Cycle, Decision, StageResult
 from promoflow.engine.models.metrics import ImportRun, Metric, MetricRevision, Period
 from promoflow.engine.models.packs import PackVersion
 from promoflow.engine.models.people import Employee, GradeHistory, Vacancy
+from promoflow.engine.models.scheduling import MilestoneFiring
 from promoflow.engine.models.system import SystemSetting
 from promoflow.engine.models.users import ApiToken, LoginSession, User, UserRole
 
@@ -25,6 +26,7 @@ __all__ = [
     "LoginSession",
     "Metric",
     "MetricRevision",
+    "MilestoneFiring",
     "PackVersion",
     "Period",
     "StageResult",
