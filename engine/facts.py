@@ -1,0 +1,390 @@
+"""Facts: what the rule packs compare, built from stored data in exact ``Decimal``.
+
+:func:`build_facts` turns one cycle's employees and the metrics stored for them into one
+plain dict per employee, keyed by the fact names of ``docs/facts.md`` (``score_q``,
+``attainment_half``, ``monthly_score_avg``, ``composite`` …). A fact whose input is absent
+is ``None`` and the precise input is named — "2026Q2 score", "2026-08 handling",
+"2026Q3 sales_target is 0" — so the decision waits instead of defaulting to a number.
+
+Every employee's dict also carries:
+
+- ``missing``: every input name that was needed and absent, in order;
+- ``missing_for``: ``{fact: [input names]}``, so a decision that reaches only some facts
+  names only their inputs (a missing previous quarter matters only when the rule gets there).
+
+Reads are bulk (:mod:`promoflow.engine.facts_load`): one statement for all metrics of the
+cycle's periods, one for probation decisions, one for vacancies — a cycle of 100k
+employees is a handful of queries. The arithmetic is :mod:`promoflow.engine.facts_values`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from promoflow.engine.facts_load import load_metrics, load_probation, load_vacancies
+from promoflow.engine.facts_values import EmployeeMetrics
+from promoflow.rules.periods import Period, containing, months_in_grade, parse_period
+
+Facts = dict[str, Any]
+
+#: POLICY.md §1: a quarter "scores low" below 80 (a pack may say otherwise: ``low_score``)
+DEFAULT_LOW_SCORE = Decimal(80)
+#: POLICY.md §2 / INTERCHANGE calendar: probation month = month 2 after the cycle's period
+DEFAULT_PROBATION_MONTH = 2
+
+#: facts each bundled track reads, used when a pack does not declare its own ``facts``
+DEFAULT_FACTS: dict[str, tuple[str, ...]] = {
+    "sales": (
+        "months_in_grade",
+        "score_q",
+        "score_prev_q",
+        "attainment_q",
+        "attainment_prev_q",
+        "attainment_half",
+        "vacancies_up",
+    ),
+    "cs": ("months_in_grade", "monthly_score_avg"),
+    "support": ("months_in_grade", "monthly_score_avg"),
+    "cs_rating": ("months_in_grade", "composite"),
+    "cs_assistant": ("months_in_grade", "assistant_score"),
+}
+#: facts computed beyond the declared ones, for the workflow and for reasons
+EXTRA_FACTS: dict[str, tuple[str, ...]] = {
+    "sales": ("consecutive_low_quarters",),
+    "cs": ("on_probation", "probation_month", "probation_score"),
+    "support": ("on_probation", "probation_month", "probation_score"),
+}
+BASE_METRICS = ("score", "sales_actual", "sales_target")
+
+
+class EmployeeLike(Protocol):
+    """What facts read of an employee (an ``models.Employee`` row, or anything alike)."""
+
+    employee_id: str
+    track: str
+    grade: str
+    grade_since: date
+    org_unit: str | None
+
+
+@dataclass(frozen=True)
+class Window:
+    """The periods one cycle reads, derived from its period id."""
+
+    period: Period
+    quarter: Period  # the last quarter of the cycle's period ("score_q")
+    prev_quarter: Period  # the quarter before it ("score_prev_q")
+    probation_cycle: Period  # the cycle period whose decisions set probation
+    probation_month: Period  # the month whose score a probation review reads
+
+    @classmethod
+    def of(cls, period_id: str, probation_offset: int) -> Window:
+        """The window of a quarter (2026Q3), half (2026H2) or probation month (2026-11)."""
+        period = parse_period(period_id)
+        if period.kind == "month":
+            quarter = containing(period.starts, "quarter")
+            cycle = _shift_months(period, -probation_offset)
+            probation_cycle = containing(cycle.starts, "quarter")
+            probation_month = period
+        else:
+            quarter = period.quarters[-1]
+            probation_cycle = period
+            probation_month = _shift_months(period.months[-1], probation_offset)
+        return cls(period, quarter, quarter.previous(), probation_cycle, probation_month)
+
+    def period_ids(self) -> set[str]:
+        """Every period whose stored rows the cycle's facts may read."""
+        ids = {self.period.id, self.probation_month.id}
+        for part in (self.period, self.quarter, self.prev_quarter):
+            ids.add(part.id)
+            ids.update(month.id for month in part.months)
+            if part.kind == "half":
+                ids.update(q.id for q in part.quarters)
+        return ids
+
+
+def _shift_months(month: Period, count: int) -> Period:
+    index = month.starts.year * 12 + month.starts.month - 1 + count
+    return parse_period(f"{index // 12:04d}-{index % 12 + 1:02d}")
+
+
+@dataclass
+class Settings:
+    """What of the pack the facts need: track, grades, positions, weights, thresholds."""
+
+    track: str
+    grades: tuple[str, ...]
+    fact_names: tuple[str, ...]
+    composites: dict[str, Mapping[str, Decimal]]
+    composite_periods: dict[str, str]
+    low_score: Decimal
+    probation_offset: int
+    position_names: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_pack(
+        cls,
+        pack: Any,
+        composites: Mapping[str, Mapping[str, Decimal]] | None = None,
+        low_score: Decimal | None = None,
+    ) -> Settings:
+        """Read the pack; explicit ``composites`` weights or ``low_score`` take precedence."""
+        track = str(getattr(pack, "track", None) or pack.id)
+        weights, periods = _pack_composites(pack)
+        if composites:
+            weights.update({name: dict(parts) for name, parts in composites.items()})
+        declared = tuple(getattr(pack, "facts", None) or DEFAULT_FACTS.get(track, ()))
+        names = declared + tuple(n for n in EXTRA_FACTS.get(track, ()) if n not in declared)
+        grades = tuple(getattr(pack, "grades", ()) or ())
+        return cls(
+            track=track,
+            grades=grades,
+            fact_names=names,
+            composites=weights,
+            composite_periods=periods,
+            low_score=Decimal(low_score if low_score is not None else _pack_low_score(pack)),
+            probation_offset=_pack_probation_offset(pack),
+            position_names=_pack_positions(pack, grades),
+        )
+
+    def metric_names(self) -> set[str]:
+        """Every metric any fact of this pack may read."""
+        names = set(BASE_METRICS)
+        for parts in self.composites.values():
+            names.update(parts)
+        return names
+
+
+def _pack_composites(pack: Any) -> tuple[dict[str, dict[str, Decimal]], dict[str, str]]:
+    weights: dict[str, dict[str, Decimal]] = {}
+    periods: dict[str, str] = {}
+    for name, composite in (getattr(pack, "composites", None) or {}).items():
+        parts = getattr(composite, "components", composite)
+        weights[name] = {metric: Decimal(str(w)) for metric, w in parts.items()}
+        periods[name] = str(getattr(composite, "period", "month" if "monthly" in name else "half"))
+    return weights, periods
+
+
+def _pack_low_score(pack: Any) -> Decimal:
+    value = getattr(pack, "low_score", None)
+    return Decimal(str(value)) if value is not None else DEFAULT_LOW_SCORE
+
+
+def _pack_probation_offset(pack: Any) -> int:
+    calendar = getattr(pack, "calendar", None)
+    for milestone in getattr(calendar, "milestones", None) or ():
+        if getattr(milestone, "id", None) == "probation_review":
+            return int(milestone.month) - 1
+    return DEFAULT_PROBATION_MONTH
+
+
+def _pack_positions(pack: Any, grades: tuple[str, ...]) -> dict[str, set[str]]:
+    """Grade → every name its position goes by (id, Chinese, English)."""
+    out: dict[str, set[str]] = {}
+    for grade in grades:
+        try:
+            position = pack.position_of(grade)
+        except (AttributeError, KeyError, LookupError, ValueError):
+            continue
+        names = {getattr(position, key, None) for key in ("id", "zh", "en")}
+        out[grade] = {str(n) for n in names if n}
+    return out
+
+
+@dataclass
+class Inputs:
+    """Everything loaded for one cycle, shared by every employee's calculators."""
+
+    settings: Settings
+    window: Window
+    probation: set[str]
+    vacancies: dict[tuple[str, str], int]
+
+
+Calculator = Callable[[Inputs, EmployeeLike, EmployeeMetrics], Any]
+
+
+def _monthly_weights(inputs: Inputs) -> Mapping[str, Decimal] | None:
+    return inputs.settings.composites.get("monthly_score")
+
+
+def _score_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    return m.quarter_score(inputs.window.quarter, _monthly_weights(inputs))
+
+
+def _score_prev_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    return m.quarter_score(inputs.window.prev_quarter, _monthly_weights(inputs))
+
+
+def _attainment_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    return m.attainment(inputs.window.quarter)
+
+
+def _attainment_prev_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    return m.attainment(inputs.window.prev_quarter)
+
+
+def _attainment_half(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    # Only a half-yearly cycle has a half to accumulate over; quarterly rules never read it.
+    period = inputs.window.period
+    return m.attainment(period) if period.kind == "half" else None
+
+
+def _consecutive_low(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> int | None:
+    """Quarters in a row, ending with ``score_q``'s, scoring below the low mark (0–2)."""
+    weights = _monthly_weights(inputs)
+    low = inputs.settings.low_score
+    count = 0
+    for quarter in (inputs.window.quarter, inputs.window.prev_quarter):
+        score = m.quarter_score(quarter, weights)
+        if score is None:
+            return None
+        if score >= low:
+            return count
+        count += 1
+    return count
+
+
+def _monthly_score_avg(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    return m.quarter_score(inputs.window.quarter, _monthly_weights(inputs))
+
+
+def _months_in_grade(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> int:
+    return months_in_grade(emp.grade_since, inputs.window.period.ends)
+
+
+def _vacancies_up(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> int | None:
+    grades = inputs.settings.grades
+    if emp.grade not in grades or emp.grade == grades[-1]:
+        return None
+    if not emp.org_unit:
+        m.missing.append(f"{emp.employee_id} org_unit")
+        return None
+    names = inputs.settings.position_names.get(grades[grades.index(emp.grade) + 1], set())
+    return sum(inputs.vacancies.get((emp.org_unit, name), 0) for name in names)
+
+
+def _on_probation(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> bool:
+    return emp.employee_id in inputs.probation
+
+
+def _probation_month(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> str:
+    return inputs.window.probation_month.id
+
+
+def _probation_score(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+    # Only someone on probation has a probation month whose score matters.
+    if emp.employee_id not in inputs.probation:
+        return None
+    return m.monthly_score(inputs.window.probation_month, _monthly_weights(inputs))
+
+
+CALCULATORS: dict[str, Calculator] = {
+    "months_in_grade": _months_in_grade,
+    "score_q": _score_q,
+    "score_prev_q": _score_prev_q,
+    "attainment_q": _attainment_q,
+    "attainment_prev_q": _attainment_prev_q,
+    "attainment_half": _attainment_half,
+    "consecutive_low_quarters": _consecutive_low,
+    "vacancies_up": _vacancies_up,
+    "monthly_score_avg": _monthly_score_avg,
+    "on_probation": _on_probation,
+    "probation_month": _probation_month,
+    "probation_score": _probation_score,
+}
+
+
+def _calculator(name: str, settings: Settings) -> Calculator:
+    if name in CALCULATORS:
+        return CALCULATORS[name]
+    if name in settings.composites and settings.composite_periods.get(name) != "month":
+        weights = settings.composites[name]
+
+        def composite(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+            return m.composite(inputs.window.period, weights)
+
+        return composite
+
+    def unknown(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> None:
+        m.missing.append(f"{name} (no way to compute this fact)")
+
+    return unknown
+
+
+def facts_for(
+    inputs: Inputs,
+    employee: EmployeeLike,
+    values: Mapping[tuple[str, str], Decimal],
+    calculators: Iterable[tuple[str, Calculator]],
+) -> Facts:
+    """One employee's facts from values already loaded (no database)."""
+    metrics = EmployeeMetrics(values)
+    facts: Facts = {
+        "employee_id": employee.employee_id,
+        "grade": employee.grade,
+        "period": inputs.window.period.id,
+    }
+    missing: list[str] = []
+    missing_for: dict[str, list[str]] = {}
+    for name, calculate in calculators:
+        metrics.missing = []
+        facts[name] = calculate(inputs, employee, metrics)
+        if metrics.missing:
+            missing_for[name] = metrics.missing
+            missing.extend(n for n in metrics.missing if n not in missing)
+    facts["missing"] = missing
+    facts["missing_for"] = missing_for
+    return facts
+
+
+def build_facts(
+    session: Session,
+    pack: Any,
+    period_id: str,
+    employees: list[Any],
+    *,
+    composites: Mapping[str, Mapping[str, Decimal]] | None = None,
+    low_score: Decimal | None = None,
+) -> dict[str, Facts]:
+    """Facts of every given employee for the cycle of ``pack`` over ``period_id``.
+
+    ``period_id`` is the cycle's period (``2026Q3``, ``2026H2``) or, for a probation review,
+    the probation month (``2026-11``). Weights come from ``pack.composites`` unless
+    ``composites`` overrides them; the low-score mark of ``consecutive_low_quarters``
+    from ``low_score``, else the pack's ``low_score``, else 80. Returns
+    ``{employee_id: facts}`` in the order of ``employees``.
+    """
+    settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
+    window = Window.of(period_id, settings.probation_offset)
+    tracks = {settings.track} | {e.track for e in employees}
+    names = settings.fact_names
+    inputs = Inputs(
+        settings=settings,
+        window=window,
+        probation=(
+            load_probation(session, tracks, window.probation_cycle.id)
+            if "on_probation" in names or "probation_score" in names
+            else set()
+        ),
+        vacancies=load_vacancies(session) if "vacancies_up" in names else {},
+    )
+    values = load_metrics(
+        session,
+        [e.employee_id for e in employees],
+        tracks,
+        window.period_ids(),
+        settings.metric_names(),
+    )
+    calculators = [(name, _calculator(name, settings)) for name in names]
+    empty: dict[tuple[str, str], Decimal] = {}
+    return {
+        e.employee_id: facts_for(inputs, e, values.get(e.employee_id, empty), calculators)
+        for e in employees
+    }

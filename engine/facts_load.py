@@ -1,0 +1,84 @@
+"""The few bulk reads that facts are built from: metrics, probation decisions, vacancies.
+
+Why bulk: a cycle evaluates every employee of a track (100k in the benchmark), so each
+reader is one or two SQL statements over all of them, grouped in Python — never one query
+per employee.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promoflow.engine.models import Cycle, Decision, Employee, Metric, Vacancy
+
+#: below this many employees, select their metrics by id; above, by track (one statement)
+BY_ID_LIMIT = 2000
+_CHUNK = 500
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_metrics(
+    session: Session,
+    employee_ids: Collection[str],
+    tracks: Collection[str],
+    period_ids: Collection[str],
+    metrics: Collection[str],
+) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """Every stored value of the given employees, periods and metrics, by employee.
+
+    Returns ``{employee_id: {(period_id, metric): value}}``. A few employees are selected
+    by id (in chunks); many are selected by track in one statement and filtered here, which
+    scans far less than 100k bound parameters would.
+    """
+    wanted = set(employee_ids)
+    out: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+    if not wanted or not period_ids:
+        return out
+    columns = (Metric.employee_id, Metric.period_id, Metric.metric, Metric.value)
+    base = select(*columns).where(
+        Metric.period_id.in_(sorted(period_ids)), Metric.metric.in_(sorted(metrics))
+    )
+    if len(wanted) <= BY_ID_LIMIT:
+        statements = [
+            base.where(Metric.employee_id.in_(chunk)) for chunk in _chunks(sorted(wanted), _CHUNK)
+        ]
+    else:
+        statements = [
+            base.join(Employee, Employee.employee_id == Metric.employee_id).where(
+                Employee.track.in_(sorted(tracks))
+            )
+        ]
+    for statement in statements:
+        for employee_id, period_id, metric, value in session.execute(statement):
+            if employee_id in wanted:
+                out[employee_id][(period_id, metric)] = value
+    return out
+
+
+def load_probation(session: Session, tracks: Collection[str], period_id: str) -> set[str]:
+    """Employees whose decision in the track's cycle for ``period_id`` set a probation."""
+    statement = (
+        select(Decision.employee_id)
+        .join(Cycle, Cycle.cycle_id == Decision.cycle_id)
+        .where(
+            Cycle.track.in_(sorted(tracks)),
+            Cycle.period_id == period_id,
+            Decision.probation.is_(True),
+        )
+    )
+    return set(session.scalars(statement))
+
+
+def load_vacancies(session: Session) -> dict[tuple[str, str], int]:
+    """Open headcount by ``(org_unit, position)`` as stored (the whole, small, table)."""
+    rows = session.execute(select(Vacancy.org_unit, Vacancy.position, Vacancy.open))
+    return {(org_unit, position): open_ for org_unit, position, open_ in rows}
