@@ -3,10 +3,11 @@
 Each feature owns one module; add a new module's import here.
 """
 
-from promoflow.engine.models.audit import AuditEvent
+from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.engine.models.base import Base
 from promoflow.engine.models.cycles import Case, Cycle, Decision, StageResult
 from promoflow.engine.models.metrics import ImportRun, Metric, MetricRevision, Period
+from promoflow.engine.models.overrides import Override
 from promoflow.engine.models.packs import PackVersion
 from promoflow.engine.models.people import Employee, GradeHistory, Vacancy
 from promoflow.engine.models.scheduling import MilestoneFiring
@@ -16,6 +17,7 @@ from promoflow.engine.models.users import ApiToken, LoginSession, User, UserRole
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "Case",
     "Cycle",
@@ -27,6 +29,7 @@ __all__ = [
     "Metric",
     "MetricRevision",
     "MilestoneFiring",
+    "Override",
     "PackVersion",
     "Period",
     "StageResult",

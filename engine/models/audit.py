@@ -1,4 +1,10 @@
-"""The append-only audit trail: every change, who made it, and a hash chain over them."""
+"""The append-only audit trail: every change, who made it, and a hash chain over them.
+
+``audit_events`` holds the chain; ``audit_head`` holds, in a separate one-row table
+updated in the same transaction as every append, the sequence number and hash of the
+last event (HMAC-signed when an audit key is configured), so cutting events off the
+tail is caught by ``promoflow audit verify``.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,9 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_employee", "employee_id"),
         Index("ix_audit_events_cycle", "cycle_id"),
+        Index("ix_audit_events_case", "case_id"),
+        Index("ix_audit_events_actor", "actor"),
+        Index("ix_audit_events_at", "at"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -33,3 +42,16 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """Where the chain ends (one row, ``id`` 1): a truncated tail no longer reaches it."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of ``seq:hash`` under the audit key; None when no key is configured
+    mac: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
