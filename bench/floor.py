@@ -137,63 +137,69 @@ def _to_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-class _Sums:
-    """Raw metric values of one employee over the two quarters, before any rule."""
+def _quarter_facts(values: dict[tuple[str, str], Decimal], quarter: Quarter) -> QuarterFacts:
+    """Score and attainment of one quarter from the raw values (quarter rows, else months)."""
+    score = values.get((quarter.id, "score"))
+    if score is None:
+        monthly = [values.get((m, "score")) for m in quarter.months]
+        if None not in monthly:
+            score = sum(monthly, Decimal(0)) / 3  # type: ignore[arg-type]
+    actual = _window(values, quarter, "sales_actual")
+    target = _window(values, quarter, "sales_target")
+    attainment = actual / target if actual is not None and target else None
+    return QuarterFacts(score, attainment)
 
-    __slots__ = ("values",)
 
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], Decimal] = {}
-
-    def quarter(self, quarter: Quarter) -> QuarterFacts:
-        values = self.values
-        score = values.get((quarter.id, "score"))
-        if score is None:
-            monthly = [values.get((m, "score")) for m in quarter.months]
-            if all(v is not None for v in monthly):
-                score = sum(monthly, Decimal(0)) / 3  # type: ignore[arg-type]
-        actual = self._window(quarter, "sales_actual")
-        target = self._window(quarter, "sales_target")
-        attainment = actual / target if actual is not None and target else None
-        return QuarterFacts(score, attainment)
-
-    def _window(self, quarter: Quarter, metric: str) -> Decimal | None:
-        whole = self.values.get((quarter.id, metric))
-        if whole is not None:
-            return whole
-        monthly = [self.values.get((m, metric)) for m in quarter.months]
-        present = [v for v in monthly if v is not None]
-        return sum(present, Decimal(0)) if present else None
+def _window(values: dict[tuple[str, str], Decimal], quarter: Quarter, metric: str):
+    whole = values.get((quarter.id, metric))
+    if whole is not None:
+        return whole
+    present = [v for m in quarter.months if (v := values.get((m, metric))) is not None]
+    return sum(present, Decimal(0)) if present else None
 
 
 def read_and_decide(conn: Connection, period_id: str) -> dict[str, FloorDecision]:
-    """Two queries (employees, metrics) and one pass: every S3–S9 sales decision."""
+    """Two queries (employees, metrics) on the raw driver cursor and one pass in Python.
+
+    Measured on SQLite at 100k employees, this beats pivoting in SQL (``MAX(CASE …)``
+    grouped by employee) and SQLAlchemy's row objects: the scan is the cost, so keep it
+    to one flat scan of the two quarters' rows.
+    """
     current = Quarter.parse(period_id)
     previous = current.previous()
-    grades = ", ".join(f"'{g}'" for g in QUARTERLY_GRADES)
-    people = conn.exec_driver_sql(
-        "SELECT employee_id, grade, grade_since FROM employees "
-        f"WHERE track = 'sales' AND active AND grade IN ({grades})"
-    ).all()
     periods = (current.id, *current.months, previous.id, *previous.months)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sums: dict[str, _Sums] = {row[0]: _Sums() for row in people}
-    rows = conn.exec_driver_sql(
-        "SELECT employee_id, period_id, metric, value FROM metrics "
-        f"WHERE period_id IN ({', '.join([mark] * len(periods))}) "
-        f"AND metric IN ({', '.join([mark] * len(METRICS))})",
-        (*periods, *METRICS),
-    )
-    for employee_id, period, metric, value in rows:
-        holder = sums.get(employee_id)
-        if holder is not None:
-            holder.values[(period, metric)] = _to_decimal(value)
+    # Grades and period ids are built here from digits, so inlining them is safe.
+    grades = ", ".join(f"'{g}'" for g in QUARTERLY_GRADES)
+    in_periods = ", ".join(f"'{p}'" for p in periods)
+    in_metrics = ", ".join(f"'{m}'" for m in METRICS)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT employee_id, grade, grade_since FROM employees "
+            f"WHERE track = 'sales' AND active AND grade IN ({grades})"
+        )
+        people = cursor.fetchall()
+        values: dict[str, dict[tuple[str, str], Decimal]] = {row[0]: {} for row in people}
+        cursor.execute(
+            "SELECT employee_id, period_id, metric, value FROM metrics "
+            f"WHERE period_id IN ({in_periods}) AND metric IN ({in_metrics})"
+        )
+        for employee_id, period, metric, value in cursor.fetchall():
+            held = values.get(employee_id)
+            if held is not None:
+                held[(period, metric)] = _to_decimal(value)
+    finally:
+        cursor.close()
     decisions = {}
     for employee_id, grade, grade_since in people:
-        holder = sums[employee_id]
+        held = values[employee_id]
         months = months_in_grade(_to_date(grade_since), current.ends)
         decisions[employee_id] = decide(
-            employee_id, grade, months, holder.quarter(current), holder.quarter(previous)
+            employee_id,
+            grade,
+            months,
+            _quarter_facts(held, current),
+            _quarter_facts(held, previous),
         )
     return decisions
 
