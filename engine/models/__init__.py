@@ -13,6 +13,7 @@ from promoflow.engine.models.people import Employee, GradeHistory, Vacancy
 from promoflow.engine.models.scheduling import MilestoneFiring
 from promoflow.engine.models.system import SystemSetting
 from promoflow.engine.models.users import ApiToken, LoginSession, User, UserRole
+from promoflow.engine.models.workflow import CycleMilestone, Notice
 
 __all__ = [
     "ApiToken",
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "Case",
     "Cycle",
+    "CycleMilestone",
     "Decision",
     "Employee",
     "GradeHistory",
@@ -29,6 +31,7 @@ __all__ = [
     "Metric",
     "MetricRevision",
     "MilestoneFiring",
+    "Notice",
     "Override",
     "PackVersion",
     "Period",

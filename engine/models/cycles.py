@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,9 @@ class Cycle(Base):
     pack_version: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    #: when and where interviews take place (interview notices); None = the default slot
+    interview_at: Mapped[datetime | None]
+    interview_place: Mapped[str | None] = mapped_column(String(300))
 
 
 class Decision(Base):
@@ -69,6 +72,10 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(32), index=True)
     flagged: Mapped[str | None] = mapped_column(Text)  # why HR must look, if anything
     updated_at: Mapped[datetime]
+    #: the decision this case carries out
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    #: when the grade change takes effect (POLICY §1: 1st of the month after announcement)
+    effective_on: Mapped[date | None]
 
 
 class StageResult(Base):

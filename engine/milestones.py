@@ -1,0 +1,626 @@
+"""The work of each milestone: which cases move, which notices go out, what changes grade.
+
+Every function here reads what it needs in a few bulk queries, moves cases in memory
+through their machines (:class:`~promoflow.engine.cases.Moves`), and writes the moves,
+notices, grade history and audit events in bulk. Nothing commits: the caller's transaction
+makes a milestone all or nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from promoflow.engine.audit import Event, record_many
+from promoflow.engine.cases import CaseRef, Moves, load_refs
+from promoflow.engine.cycles import (
+    EFFECTIVE,
+    effective_date,
+    milestone_time,
+    probation_month,
+)
+from promoflow.engine.models import (
+    Case,
+    Cycle,
+    Decision,
+    Employee,
+    GradeHistory,
+    StageResult,
+    Vacancy,
+)
+from promoflow.engine.notices import Outgoing, queue
+from promoflow.errors import TransitionError
+from promoflow.rules.periods import parse_period
+from promoflow.workflow import guards
+from promoflow.workflow.machines import fire
+from promoflow.workflow.specs import kind_for_decision, spec_for, stage_short
+from promoflow.workflow.vacancies import Candidate, allocate
+
+#: default interview place when HR set none for the cycle
+DEFAULT_PLACE = "人力资源部会议室 / HR meeting room"
+
+
+def run(session: Session, cycle: Cycle, pack, step: str, now: datetime, actor: str) -> dict:
+    """Dispatch one step; returns counts for the milestone report."""
+    handler = {
+        "open": open_cases,
+        "test_due": lambda *a: deadline(*a, stage="written_test"),
+        "interview_notice": lambda *a: notify(*a, stage="interview"),
+        "interview_due": lambda *a: deadline(*a, stage="interview"),
+        "announce": announce,
+        EFFECTIVE: take_effect,
+        "probation_review": probation_review,
+    }.get(step)
+    if handler is None:
+        raise TransitionError(f"no work is defined for milestone {step!r}")
+    return handler(session, cycle, pack, now, actor)
+
+
+def _stages(pack) -> tuple[str, ...]:
+    return tuple(pack.stages)
+
+
+def _fmt(when: datetime, pack) -> str:
+    return when.astimezone(ZoneInfo(pack.calendar.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _decisions(session: Session, cycle_id: str) -> dict[int, Decision]:
+    rows = session.scalars(select(Decision).where(Decision.cycle_id == cycle_id))
+    return {d.id: d for d in rows}
+
+
+def _people(session: Session, ids: list[str]) -> dict[str, Employee]:
+    out: dict[str, Employee] = {}
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        out.update(
+            {
+                e.employee_id: e
+                for e in session.scalars(select(Employee).where(Employee.employee_id.in_(chunk)))
+            }
+        )
+    return out
+
+
+def _notice_params(cycle: Cycle, emp: Employee | None, d: Decision, **extra: Any) -> dict[str, Any]:
+    return {
+        "cycle_id": cycle.cycle_id,
+        "employee_id": d.employee_id,
+        "name": emp.name if emp else d.employee_id,
+        "from_grade": d.from_grade,
+        "to_grade": d.to_grade,
+        **extra,
+    }
+
+
+def _initial_flag(kind: str, d: Decision) -> str | None:
+    if kind == "pending":
+        return (
+            "data missing: " + ", ".join(str(m) for m in (d.missing or []))
+            if d.missing
+            else "data missing"
+        )
+    if kind == "elimination":
+        return "elimination review: lowest grade and below standard; HR decides"
+    if kind == "below_standard":
+        return "below standard: grade kept; HR reviews"
+    return None
+
+
+# --- open --------------------------------------------------------------------------------
+
+
+def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
+    """Decide (RULES engineer's evaluation), open one case per decision, send test notices."""
+    from promoflow.engine.evaluation import evaluate_cycle
+
+    decisions = evaluate_cycle(session, cycle, now, actor)
+    have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
+    stages = _stages(pack)
+    period = parse_period(cycle.period_id)
+    effective_on = effective_date(period)
+    rows, plans = [], []
+    for d in sorted(decisions, key=lambda d: d.employee_id):
+        if d.employee_id in have:
+            continue
+        kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
+        spec = spec_for(kind, stages)
+        path = [("open", None, spec.initial)]
+        state = spec.initial
+        if kind == "promotion" and stages:
+            trig = f"notify_{stage_short(stages[0])}"
+            state = fire(spec, state, trig)
+            path.append((trig, spec.initial, state))
+        rows.append(
+            {
+                "cycle_id": cycle.cycle_id,
+                "employee_id": d.employee_id,
+                "kind": kind,
+                "state": state,
+                "flagged": _initial_flag(kind, d),
+                "updated_at": now,
+                "decision_id": d.id,
+                "effective_on": effective_on if d.outcome in ("promoted", "demoted") else None,
+            }
+        )
+        plans.append((d, kind, path))
+    ids: dict[str, int] = {}
+    if rows:
+        result = session.execute(
+            insert(Case).returning(Case.id, Case.employee_id, sort_by_parameter_order=True), rows
+        )
+        ids = {employee_id: case_id for case_id, employee_id in result}
+    moves = Moves(cycle.cycle_id)
+    notices = []
+    people = _people(
+        session, [d.employee_id for d, _, _ in plans if _ == "promotion"] if stages else []
+    )
+    deadline_text = _fmt(milestone_time(pack, period, "test_due"), pack) if stages else ""
+    mark = guards.pass_mark(stages[0], dict(pack.pass_marks)) if stages else None
+    for d, kind, path in plans:
+        case_id = ids[d.employee_id]
+        for trig, before, after in path:
+            moves.moves.append(_move(case_id, d.employee_id, trig, before, after, d.rule))
+        if kind == "promotion" and stages:
+            emp = people.get(d.employee_id)
+            notices.append(
+                Outgoing(
+                    cycle.cycle_id,
+                    d.employee_id,
+                    case_id,
+                    "test",
+                    _notice_params(cycle, emp, d, deadline=deadline_text, pass_mark=mark),
+                )
+            )
+    _write_events_only(moves, session, now, actor)
+    queued = queue(session, notices, now, actor)
+    counts = moves.counts()
+    counts.update(cases=len(rows), decisions=len(decisions), notices=queued)
+    return counts
+
+
+def _move(case_id, employee_id, trig, before, after, reason):
+    from promoflow.engine.cases import Move
+
+    return Move(case_id, employee_id, trig, before, after, reason)
+
+
+def _write_events_only(moves: Moves, session: Session, now: datetime, actor: str) -> None:
+    """Cases were inserted in their final state: only the audit events remain to write."""
+    events = [
+        Event(
+            kind="case_transition",
+            actor=actor,
+            at=now,
+            subject=m.trigger,
+            employee_id=m.employee_id,
+            cycle_id=moves.cycle_id,
+            case_id=m.case_id,
+            before={"state": m.before} if m.before else None,
+            after={"state": m.after, "trigger": m.trigger},
+            reason=m.reason,
+        )
+        for m in moves.moves
+    ]
+    record_many(session, events)
+
+
+# --- deadlines and stage notices ----------------------------------------------------------
+
+
+def deadline(
+    session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, stage: str
+) -> dict:
+    """Cases still waiting for a ``stage`` result at its deadline wait on, flagged for HR."""
+    stages = _stages(pack)
+    if stage not in stages:
+        return {}
+    s = stage_short(stage)
+    spec = spec_for("promotion", stages)
+    moves = Moves(cycle.cycle_id)
+    when = _fmt(now, pack)
+    for ref in load_refs(session, cycle.cycle_id, (f"{s}_notified",)):
+        if ref.kind != "promotion":
+            continue
+        flag = f"{stage} result missing at deadline {when}: HR to record it or decide by override"
+        moves.fire(spec, ref, f"deadline_{s}", reason=flag, flagged=flag)
+    moves.write(session, now, actor)
+    return {**moves.counts(), "flagged": len(moves.moves)}
+
+
+def notify(session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, stage: str) -> dict:
+    """Notify everyone who passed the previous stage of ``stage`` (interview notices)."""
+    stages = _stages(pack)
+    if stage not in stages or stages.index(stage) == 0:
+        return {}
+    prev = stage_short(stages[stages.index(stage) - 1])
+    refs = [
+        r for r in load_refs(session, cycle.cycle_id, (f"{prev}_passed",)) if r.kind == "promotion"
+    ]
+    moves, notices = notify_refs(session, cycle, pack, refs, stage, now)
+    moves.write(session, now, actor)
+    return {**moves.counts(), "notices": queue(session, notices, now, actor)}
+
+
+def notify_refs(session, cycle, pack, refs: list[CaseRef], stage: str, now: datetime):
+    """Moves and notices inviting ``refs`` to ``stage`` (also used for late results)."""
+    stages = _stages(pack)
+    s = stage_short(stage)
+    spec = spec_for("promotion", stages)
+    decisions = _decisions(session, cycle.cycle_id)
+    people = _people(session, [r.employee_id for r in refs])
+    period = parse_period(cycle.period_id)
+    at = (
+        cycle.interview_at
+        or milestone_time(pack, period, "interview_notice").replace(hour=10, minute=0) + _one_day()
+    )
+    place = cycle.interview_place or DEFAULT_PLACE
+    moves, notices = Moves(cycle.cycle_id), []
+    for ref in refs:
+        moves.fire(spec, ref, f"notify_{s}")
+        d = decisions[ref.decision_id]
+        notices.append(
+            Outgoing(
+                cycle.cycle_id,
+                ref.employee_id,
+                ref.id,
+                s if s == "interview" else "test",
+                _notice_params(
+                    cycle,
+                    people.get(ref.employee_id),
+                    d,
+                    interview_at=_fmt(at, pack),
+                    interview_place=place,
+                ),
+            )
+        )
+    return moves, notices
+
+
+def _one_day():
+    from datetime import timedelta
+
+    return timedelta(days=1)
+
+
+# --- announce ------------------------------------------------------------------------------
+
+
+def _needs_vacancy(pack, period_kind: str, from_grade: str, to_grade: str) -> bool:
+    config = getattr(pack, "vacancy", None)
+    cycles = getattr(config, "cycles", None) if config is not None else None
+    if cycles is None and isinstance(config, dict):
+        cycles = config.get("cycles")
+    if not cycles or period_kind not in tuple(cycles):
+        return False
+    try:
+        return pack.position_of(from_grade).id != pack.position_of(to_grade).id
+    except (KeyError, ValueError):
+        return False
+
+
+def _position_id(pack, name: str) -> str | None:
+    for pos in pack.positions:
+        if name in (pos.id, pos.zh, pos.en):
+            return pos.id
+    return None
+
+
+def _fact(d: Decision, *names: str) -> Decimal | None:
+    for name in names:
+        value = (d.facts or {}).get(name)
+        if value not in (None, ""):
+            return Decimal(str(value))
+    return None
+
+
+def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
+    """Allocate vacancies, announce every decided change, record grade history, notify."""
+    stages = _stages(pack)
+    period = parse_period(cycle.period_id)
+    effective_on = effective_date(period)
+    decisions = _decisions(session, cycle.cycle_id)
+    refs = load_refs(session, cycle.cycle_id)
+    people = _people(session, [r.employee_id for r in refs])
+    ready = f"{stage_short(stages[-1])}_passed" if stages else "nominated"
+    promo_spec = spec_for("promotion", stages)
+    moves, notices, history = Moves(cycle.cycle_id), [], []
+    rating = pack.id == "cs_rating"
+
+    candidates, plain = [], []
+    for ref in refs:
+        if ref.kind == "promotion" and ref.state == ready:
+            d = decisions[ref.decision_id]
+            if _needs_vacancy(pack, period.kind, d.from_grade, d.to_grade):
+                candidates.append(ref)
+            else:
+                plain.append(ref)
+    winners, losers = _allocate(session, cycle, pack, candidates, decisions, people, now, actor)
+    for ref in losers:
+        moves.fire(
+            promo_spec,
+            ref,
+            "deny_vacancy",
+            reason="no open headcount left for this position after ranking (POLICY.md §1)",
+        )
+    for ref in plain + winners:
+        moves.fire(promo_spec, ref, "approve")
+
+    when = effective_on.isoformat()
+    for ref in refs:
+        d = decisions.get(ref.decision_id)
+        if d is None:
+            continue
+        emp = people.get(ref.employee_id)
+        spec = spec_for(ref.kind, stages)
+        if "announce" not in spec.allowed(ref.state):
+            if ref.kind == "promotion" and ref.state not in spec.final:
+                moves.flag(
+                    ref, f"still waiting at announcement ({ref.state}): HR to decide by override"
+                )
+            continue
+        moves.fire(spec, ref, "announce")
+        reasons = list(d.reasons_zh or []) if _lang() == "zh" else list(d.reasons_en or [])
+        params = _notice_params(cycle, emp, d, effective_on=when, reasons=reasons)
+        changes = ref.kind in ("promotion", "demotion", "probation") and d.to_grade != d.from_grade
+        if changes:
+            history.append(
+                {
+                    "employee_id": d.employee_id,
+                    "track": cycle.track,
+                    "grade": d.to_grade,
+                    "previous_grade": d.from_grade,
+                    "effective_from": effective_on,
+                    "source": "cycle",
+                    "reason": f"{cycle.cycle_id} {ref.kind} ({d.rule or 'rule'})",
+                    "cycle_id": cycle.cycle_id,
+                    "recorded_at": now,
+                }
+            )
+        if rating:
+            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, "rating", params))
+        elif ref.kind == "probation":
+            params.update(
+                probation_month=probation_month(period),
+                pass_mark=guards.pass_mark("probation_review", dict(pack.pass_marks)),
+            )
+            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, "probation", params))
+        elif ref.kind in ("promotion", "demotion"):
+            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, ref.kind, params))
+    moves.write(session, now, actor)
+    if history:
+        session.execute(insert(GradeHistory), history)
+    counts = moves.counts()
+    counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
+    return counts
+
+
+def _lang() -> str:
+    from promoflow.engine.notices import default_lang
+
+    return default_lang()
+
+
+def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
+    """Rank the candidates needing a vacancy; fill headcount; return (winners, losers)."""
+    if not refs:
+        return [], []
+    scores: dict[tuple[str, str], Decimal | None] = {
+        (e, s): v
+        for e, s, v in session.execute(
+            select(StageResult.employee_id, StageResult.stage, StageResult.score).where(
+                StageResult.cycle_id == cycle.cycle_id
+            )
+        )
+    }
+    by_employee = {r.employee_id: r for r in refs}
+    candidates = []
+    for ref in refs:
+        d = decisions[ref.decision_id]
+        target = pack.position_of(d.to_grade).id
+        mig = _fact(d, "months_in_grade")
+        candidates.append(
+            Candidate(
+                employee_id=ref.employee_id,
+                org_unit=getattr(people.get(ref.employee_id), "org_unit", None),
+                position=target,
+                test_score=scores.get((ref.employee_id, "written_test")),
+                interview_score=scores.get((ref.employee_id, "interview")),
+                attainment=_fact(d, "attainment_half", "attainment_q"),
+                months_in_grade=int(mig) if mig is not None else None,
+            )
+        )
+    vacancy_rows = list(session.scalars(select(Vacancy)))
+    open_by_key: dict[tuple[str | None, str], int] = {}
+    rows_by_key: dict[tuple[str | None, str], list[Vacancy]] = {}
+    for v in vacancy_rows:
+        pid = _position_id(pack, v.position)
+        if pid is None:
+            continue
+        key = (v.org_unit, pid)
+        open_by_key[key] = open_by_key.get(key, 0) + v.open
+        rows_by_key.setdefault(key, []).append(v)
+    winners, losers = allocate(candidates, open_by_key)
+    events = []
+    for c in winners:
+        for v in rows_by_key.get((c.org_unit, c.position), []):
+            if v.open > 0:
+                before = v.open
+                session.execute(
+                    update(Vacancy)
+                    .where(Vacancy.id == v.id)
+                    .values(open=before - 1, updated_at=now)
+                )
+                v.open = before - 1
+                events.append(
+                    Event(
+                        kind="vacancy_filled",
+                        actor=actor,
+                        at=now,
+                        subject=f"{v.org_unit}/{v.position}",
+                        employee_id=c.employee_id,
+                        cycle_id=cycle.cycle_id,
+                        before={"open": before},
+                        after={"open": before - 1},
+                        reason="headcount allocated at announcement (POLICY.md §1 ranking)",
+                    )
+                )
+                break
+    record_many(session, events)
+    return [by_employee[c.employee_id] for c in winners], [
+        by_employee[c.employee_id] for c in losers
+    ]
+
+
+# --- effective -----------------------------------------------------------------------------
+
+
+def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
+    """On the effective date, announced grade changes become the employees' grades."""
+    period = parse_period(cycle.period_id)
+    due = milestone_time(pack, period, EFFECTIVE)
+    if now < due:
+        raise TransitionError(
+            f"{cycle.cycle_id}: grade changes take effect on {due.date().isoformat()}, not before"
+        )
+    stages = _stages(pack)
+    decisions = _decisions(session, cycle.cycle_id)
+    moves = Moves(cycle.cycle_id)
+    updates, events = [], []
+    for ref in load_refs(session, cycle.cycle_id, ("announced",)):
+        if ref.kind not in ("promotion", "demotion", "probation"):
+            continue
+        moves.fire(spec_for(ref.kind, stages), ref, "take_effect")
+        d = decisions[ref.decision_id]
+        if d.to_grade == d.from_grade:
+            continue
+        updates.append(
+            {
+                "employee_id": d.employee_id,
+                "grade": d.to_grade,
+                "grade_since": due.date(),
+                "updated_at": now,
+            }
+        )
+        events.append(
+            Event(
+                kind="grade_change",
+                actor=actor,
+                at=now,
+                subject=cycle.cycle_id,
+                employee_id=d.employee_id,
+                cycle_id=cycle.cycle_id,
+                case_id=ref.id,
+                before={"grade": d.from_grade},
+                after={"grade": d.to_grade, "grade_since": due.date().isoformat()},
+                reason=f"{ref.kind} announced in {cycle.cycle_id}, effective {due.date()}",
+            )
+        )
+    moves.write(session, now, actor)
+    if updates:
+        session.execute(update(Employee), updates)
+    record_many(session, events)
+    return {**moves.counts(), "grade_changes": len(updates)}
+
+
+# --- probation review ----------------------------------------------------------------------
+
+
+def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
+    """Read each probation month's score: ≥ pass mark clears, below goes to department review."""
+    refs = [
+        r for r in load_refs(session, cycle.cycle_id, ("on_probation",)) if r.kind == "probation"
+    ]
+    if not refs:
+        return {}
+    period = parse_period(cycle.period_id)
+    month = probation_month(period)
+    marks = dict(pack.pass_marks)
+    recorded = {
+        e: v
+        for e, v in session.execute(
+            select(StageResult.employee_id, StageResult.value).where(
+                StageResult.cycle_id == cycle.cycle_id, StageResult.stage == "probation_review"
+            )
+        )
+    }
+    people = _people(session, [r.employee_id for r in refs])
+    month_scores = _probation_scores(
+        session, pack, month, [people[r.employee_id] for r in refs if r.employee_id in people]
+    )
+    decisions = _decisions(session, cycle.cycle_id)
+    moves, notices, results = Moves(cycle.cycle_id), [], []
+    for ref in refs:
+        if ref.employee_id in recorded:
+            verdict = guards.judge("probation_review", recorded[ref.employee_id], marks)
+        elif month_scores.get(ref.employee_id) is not None:
+            score = month_scores[ref.employee_id]
+            verdict = guards.judge("probation_review", str(score), marks)
+            results.append(
+                {
+                    "cycle_id": cycle.cycle_id,
+                    "employee_id": ref.employee_id,
+                    "stage": "probation_review",
+                    "value": str(score),
+                    "score": score,
+                    "passed": verdict.passed,
+                    "recorded_at": now,
+                }
+            )
+        else:
+            moves.flag(ref, f"{month} score missing at probation review: HR to record it")
+            continue
+        after = moves.fire(
+            spec_for("probation"),
+            ref,
+            "record_probation",
+            reason=verdict.explain(),
+            verdict=verdict,
+            flagged=None,
+        )
+        if after == "dismissal_review":
+            d = decisions[ref.decision_id]
+            notices.append(
+                Outgoing(
+                    cycle.cycle_id,
+                    ref.employee_id,
+                    ref.id,
+                    "dismissal_review",
+                    _notice_params(
+                        cycle,
+                        people.get(ref.employee_id),
+                        d,
+                        probation_month=month,
+                        score=verdict.score if verdict.score is not None else verdict.value,
+                        pass_mark=guards.pass_mark("probation_review", marks),
+                    ),
+                )
+            )
+    if results:
+        session.execute(insert(StageResult), results)
+    moves.write(session, now, actor)
+    return {**moves.counts(), "notices": queue(session, notices, now, actor)}
+
+
+def _probation_scores(
+    session, pack, month: str, employees: list[Employee]
+) -> dict[str, Decimal | None]:
+    """Each employee's probation-month score from the FACTS engineer's ``build_facts``."""
+    if not employees:
+        return {}
+    from promoflow.engine.facts import build_facts
+
+    facts = build_facts(session, pack, month, employees)
+    out = {}
+    for e in employees:
+        f = facts.get(e.employee_id, {})
+        value = f.get("probation_score")
+        if value is None:
+            value = f.get("monthly_score")
+        out[e.employee_id] = value
+    return out

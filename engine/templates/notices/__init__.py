@@ -1,0 +1,1 @@
+"""Notice templates: KIND.LANG.j2, each with a subject and a body block."""
