@@ -1,9 +1,134 @@
-"""Command group `cycle` (see INTERCHANGE.md); filled in by its feature."""
+"""``promoflow cycle open|advance|status CYCLE`` and ``promoflow notices send``.
+
+Each command parses, calls one service in one transaction, and prints what it did.
+"""
 
 from __future__ import annotations
 
+import json
+
 import typer
+
+from promoflow.console.commands._context import console, parse_time, runtime
+from promoflow.engine import cycles
+from promoflow.errors import ConfigError
+from promoflow.settings import smtp_settings
+
+NOW_HELP = "Act as if it were this time (ISO 8601; default: now)."
+
+
+def _print_report(report: cycles.MilestoneReport) -> None:
+    if not report.ran:
+        console.print(f"{report.cycle_id}: nothing to do ({report.note})", highlight=False)
+        return
+    for step in report.steps:
+        counts = report.counts.get(step, {})
+        detail = ", ".join(f"{k} {v}" for k, v in counts.items()) or "no cases moved"
+        console.print(f"{report.cycle_id} {step}: {detail}", highlight=False)
+
+
+def _status_text(status: dict) -> str:
+    lines = [
+        f"cycle {status['cycle']} (pack {status['pack_version'][:12]})",
+        f"  done: {', '.join(status['steps_done']) or 'nothing yet'}",
+        f"  next: {status['next'] or '—'}"
+        + (f" due {status['next_due']}" if status["next_due"] else ""),
+        "  cases:",
+    ]
+    for kind, states in sorted(status["cases"].items()):
+        parts = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+        lines.append(f"    {kind}: {parts}")
+    lines.append(f"  flagged for HR: {status['flagged']}")
+    if status["waiting_on"]:
+        lines.append("  waiting on:")
+        for who, n in sorted(status["waiting_on"].items()):
+            lines.append(f"    {who}: {n}")
+    notices = ", ".join(f"{k} {v}" for k, v in sorted(status["notices"].items())) or "none"
+    lines.append(f"  notices: {notices}")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the CLI (none yet)."""
+    """Add the ``cycle`` and ``notices`` groups."""
+    group = typer.Typer(help="Run a cycle by hand and see where it stands.", no_args_is_help=True)
+    notices = typer.Typer(help="Deliver queued notices.", no_args_is_help=True)
+    app.add_typer(group, name="cycle")
+    app.add_typer(notices, name="notices")
+
+    @group.command("open")
+    def open_(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(..., metavar="CYCLE", help="e.g. sales-2026Q3"),
+        now: str | None = typer.Option(None, "--now", metavar="T", help=NOW_HELP),
+    ) -> None:
+        """Open a cycle: decide, open one case per decision, queue test notices."""
+        rt = runtime(ctx)
+        when = parse_time(now, rt)
+        with rt.sessions() as session, session.begin():
+            report = cycles.run_milestone(session, cycle, "open", when, rt.actor)
+        _print_report(report)
+
+    @group.command("advance")
+    def advance(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(..., metavar="CYCLE"),
+        now: str | None = typer.Option(None, "--now", metavar="T", help=NOW_HELP),
+    ) -> None:
+        """Run the cycle's next milestone (one transaction; running it again changes nothing)."""
+        rt = runtime(ctx)
+        when = parse_time(now, rt)
+        with rt.sessions() as session, session.begin():
+            report = cycles.advance(session, cycle, when, rt.actor)
+        _print_report(report)
+
+    @group.command("status")
+    def status(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(..., metavar="CYCLE"),
+        as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    ) -> None:
+        """Counts per state, what waits on whom, notices."""
+        rt = runtime(ctx)
+        with rt.sessions() as session:
+            data = cycles.cycle_status(session, cycle)
+        if as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
+        else:
+            console.print(_status_text(data), highlight=False, markup=False)
+
+    @group.command("interview")
+    def interview(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(..., metavar="CYCLE"),
+        at: str = typer.Option(..., "--at", metavar="T", help="Interview time (ISO 8601)."),
+        place: str = typer.Option(..., "--place", help="Interview place."),
+    ) -> None:
+        """Set when and where the cycle's interviews take place (used by interview notices)."""
+        rt = runtime(ctx)
+        with rt.sessions() as session, session.begin():
+            row = cycles.get_cycle(session, cycles.cycle_id(*cycles.parse_cycle_id(cycle)))
+            row.interview_at = parse_time(at, rt)
+            row.interview_place = place
+        console.print(f"{cycle}: interviews at {at}, {place}", highlight=False)
+
+    @notices.command("send")
+    def send(
+        ctx: typer.Context,
+        now: str | None = typer.Option(None, "--now", metavar="T", help=NOW_HELP),
+        limit: int | None = typer.Option(None, "--limit", help="Send at most this many."),
+    ) -> None:
+        """Deliver pending notices by SMTP (PROMOFLOW_SMTP_HOST …); sent ones never again."""
+        from promoflow.engine.mailer import deliver
+
+        smtp = smtp_settings()
+        if smtp is None:
+            raise ConfigError(
+                "no SMTP server configured: set PROMOFLOW_SMTP_HOST (and _PORT, _FROM)"
+            )
+        rt = runtime(ctx)
+        report = deliver(rt.sessions, smtp, parse_time(now, rt), rt.actor, limit=limit)
+        console.print(f"sent {len(report.sent)}, failed {len(report.failed)}", highlight=False)
+        for key, error in report.failed.items():
+            console.print(f"  failed {key}: {error}", highlight=False, markup=False)
+        if report.failed:
+            raise typer.Exit(1)

@@ -1,9 +1,59 @@
-"""Command group `decisions` (see INTERCHANGE.md); filled in by its feature."""
+"""``promoflow decisions CYCLE --format json|csv``: one line per evaluated employee.
+
+The shape is fixed by INTERCHANGE.md: JSON prints one object per line with exactly the
+keys of :data:`promoflow.engine.cycles.EXPORT_KEYS`; CSV has those columns, reasons joined
+by `` | ``.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import typer
+
+from promoflow.console.commands._context import runtime
+from promoflow.engine.cycles import EXPORT_KEYS, decisions_export
+from promoflow.errors import ConfigError
+
+
+def render(rows: list[dict], fmt: str) -> str:
+    """The export text in ``json`` (JSON lines) or ``csv``."""
+    if fmt == "json":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EXPORT_KEYS)
+        for r in rows:
+            cells = []
+            for key in EXPORT_KEYS:
+                value = r[key]
+                if key == "reasons":
+                    value = " | ".join(value)
+                elif isinstance(value, bool):
+                    value = "true" if value else "false"
+                elif value is None:
+                    value = ""
+                cells.append(value)
+            writer.writerow(cells)
+        return out.getvalue()
+    raise ConfigError(f"unknown format {fmt!r}: use json or csv")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the CLI (none yet)."""
+    """Add ``decisions``."""
+
+    @app.command("decisions")
+    def decisions(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(..., metavar="CYCLE", help="e.g. sales-2026Q3"),
+        fmt: str = typer.Option("json", "--format", metavar="json|csv"),
+        lang: str = typer.Option("en", "--lang", metavar="en|zh", help="Language of reasons."),
+    ) -> None:
+        """Print every decision of a cycle with its case state (INTERCHANGE.md shape)."""
+        rt = runtime(ctx)
+        with rt.sessions() as session:
+            rows = decisions_export(session, cycle, lang=lang)
+        typer.echo(render(rows, fmt), nl=False)

@@ -1,0 +1,280 @@
+"""``results.csv``: written-test, interview and probation-review results that move cases.
+
+Columns ``employee_id, cycle, stage, value`` (INTERCHANGE.md). Each row is judged against
+the pack's pass mark (:func:`promoflow.workflow.guards.judge`) and fires the case's
+``record_<stage>`` trigger at once. A row is bad — and the whole file imports nothing —
+when its cycle is unknown, the cycle did not invite the employee (no case, or a case with
+no such stage), the case's state takes no such result now, the value is unreadable, or the
+same result appears twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from promoflow.engine.cases import CaseRef, Moves, load_refs
+from promoflow.engine.cycles import done_steps, pack_of, parse_cycle_id, probation_month
+from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
+from promoflow.engine.models import Cycle, Decision, Employee, StageResult
+from promoflow.engine.notices import Outgoing, queue
+from promoflow.errors import NotFoundError
+from promoflow.rules.periods import parse_period
+from promoflow.workflow import guards
+from promoflow.workflow.specs import spec_for, stage_short
+
+COLUMNS = ("employee_id", "cycle", "stage", "value")
+PROBATION_STAGE = "probation_review"
+
+
+@dataclass
+class _CycleInfo:
+    cycle: Cycle
+    pack: Any
+    stages: tuple[str, ...]
+    refs: dict[str, CaseRef]
+    done: set[str]
+
+
+@dataclass
+class Item:
+    """One accepted row: the case it moves, the trigger, and the judged result."""
+
+    line: int
+    info: _CycleInfo
+    ref: CaseRef
+    stage: str
+    trigger: str
+    verdict: guards.Verdict
+
+
+@dataclass
+class Plan:
+    items: list[Item] = field(default_factory=list)
+
+
+def _trigger_for(kind: str, stage: str, stages: tuple[str, ...]) -> str | None:
+    if stage == PROBATION_STAGE:
+        return "record_probation" if kind == "probation" else None
+    if kind == "promotion" and stage in stages:
+        return f"record_{stage_short(stage)}"
+    return None
+
+
+def _load_cycle(ctx: ImportContext, cid: str) -> _CycleInfo | None:
+    cycle = ctx.session.get(Cycle, cid)
+    if cycle is None:
+        return None
+    pack = pack_of(ctx.session, cycle)
+    refs = {r.employee_id: r for r in load_refs(ctx.session, cid)}
+    return _CycleInfo(cycle, pack, tuple(pack.stages), refs, done_steps(ctx.session, cid))
+
+
+def validate(ctx: ImportContext) -> Plan:
+    """Check every row against the cycle, its cases and their states; write nothing."""
+    plan = Plan()
+    if not require_columns(ctx, COLUMNS):
+        return plan
+    check_extra_cells(ctx)
+    errors = ctx.errors
+    cycles: dict[str, _CycleInfo | None] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    for row in ctx.table:
+        missing = [c for c in COLUMNS if not row.get(c)]
+        for column in missing:
+            errors.add(row.line, column, f"missing required field {column}")
+        if missing:
+            continue
+        employee_id, raw_cycle, stage, value = (row.get(c) for c in COLUMNS)
+        try:
+            cid = "-".join(parse_cycle_id(raw_cycle))
+        except NotFoundError as exc:
+            errors.add(row.line, "cycle", str(exc))
+            continue
+        if cid not in cycles:
+            cycles[cid] = _load_cycle(ctx, cid)
+        info = cycles[cid]
+        if info is None:
+            errors.add(row.line, "cycle", f"cycle {cid} has not been opened")
+            continue
+        known = (*info.stages, PROBATION_STAGE)
+        if stage not in known:
+            errors.add(
+                row.line, "stage", f"unknown stage {stage!r} for {cid} (known: {', '.join(known)})"
+            )
+            continue
+        key = (cid, employee_id, stage)
+        if key in seen:
+            errors.add(
+                row.line,
+                "employee_id",
+                f"duplicate {stage} result for {employee_id} (first at line {seen[key]})",
+            )
+            continue
+        seen[key] = row.line
+        ref = info.refs.get(employee_id)
+        if ref is None:
+            errors.add(
+                row.line, "employee_id", f"{employee_id} was not evaluated in {cid}: no case"
+            )
+            continue
+        trigger = _trigger_for(ref.kind, stage, info.stages)
+        if trigger is None:
+            errors.add(
+                row.line,
+                "stage",
+                f"{employee_id} was not invited to {stage} in {cid} (the case is a {ref.kind})",
+            )
+            continue
+        spec = spec_for(ref.kind, info.stages)
+        if trigger not in spec.allowed(ref.state):
+            takes = sorted({t.source for t in spec.transitions if t.trigger == trigger})
+            errors.add(
+                row.line,
+                "stage",
+                f"{employee_id}'s case is {ref.state!r}; a {stage} result is taken only in "
+                f"{', '.join(takes)}",
+            )
+            continue
+        try:
+            verdict = guards.judge(stage, value, dict(info.pack.pass_marks))
+        except ValueError as exc:
+            errors.add(row.line, "value", str(exc))
+            continue
+        plan.items.append(Item(row.line, info, ref, stage, trigger, verdict))
+    return plan
+
+
+def apply(ctx: ImportContext, plan: Plan) -> Applied:
+    """Record the results and move the cases (with any notice the move calls for)."""
+    session, now = ctx.session, ctx.now
+    results, events = [], []
+    by_cycle: dict[str, list[Item]] = {}
+    for item in plan.items:
+        by_cycle.setdefault(item.info.cycle.cycle_id, []).append(item)
+        results.append(
+            {
+                "cycle_id": item.info.cycle.cycle_id,
+                "employee_id": item.ref.employee_id,
+                "stage": item.stage,
+                "value": item.verdict.value,
+                "score": item.verdict.score,
+                "passed": item.verdict.passed,
+                "recorded_at": now,
+            }
+        )
+        events.append(
+            ctx.event(
+                "stage_result",
+                subject=item.stage,
+                employee_id=item.ref.employee_id,
+                cycle_id=item.info.cycle.cycle_id,
+                case_id=item.ref.id,
+                after={
+                    "stage": item.stage,
+                    "value": item.verdict.value,
+                    "score": item.verdict.score,
+                    "passed": item.verdict.passed,
+                },
+                reason=item.verdict.explain(),
+            )
+        )
+    if results:
+        session.execute(insert(StageResult), results)
+    moved = 0
+    for items in by_cycle.values():
+        moved += _move(ctx, items)
+    return Applied(changed=len(results), events=events, details={"cases moved": moved})
+
+
+def _move(ctx: ImportContext, items: list[Item]) -> int:
+    from promoflow.engine.milestones import notify_refs
+
+    session, now, actor = ctx.session, ctx.now, ctx.actor
+    info = items[0].info
+    cycle = info.cycle
+    moves = Moves(cycle.cycle_id)
+    late_passed: list[CaseRef] = []
+    failed_probation: list[tuple[CaseRef, guards.Verdict]] = []
+    for item in items:
+        spec = spec_for(item.ref.kind, info.stages)
+        after = moves.fire(
+            spec,
+            item.ref,
+            item.trigger,
+            reason=item.verdict.explain(),
+            flagged=None,
+            verdict=item.verdict,
+        )
+        if (
+            after == "test_passed"
+            and "interview_notice" in info.done
+            and "interview" in info.stages
+        ):
+            late_passed.append(item.ref)
+        if after == "dismissal_review":
+            failed_probation.append((item.ref, item.verdict))
+    notices: list[Outgoing] = []
+    if late_passed:
+        more, notices = notify_refs(session, cycle, info.pack, late_passed, "interview", now)
+        moves.moves.extend(more.moves)
+    if failed_probation:
+        notices += _dismissal_notices(session, cycle, info.pack, failed_probation)
+    moves.write(session, now, actor)
+    queue(session, notices, now, actor)
+    return len(items)
+
+
+def _dismissal_notices(session, cycle: Cycle, pack, failed) -> list[Outgoing]:
+    ids = [ref.employee_id for ref, _ in failed]
+    people = {
+        e.employee_id: e
+        for e in session.scalars(select(Employee).where(Employee.employee_id.in_(ids)))
+    }
+    decisions = {
+        d.id: d
+        for d in session.scalars(select(Decision).where(Decision.cycle_id == cycle.cycle_id))
+    }
+    month = probation_month(parse_period(cycle.period_id))
+    out = []
+    for ref, verdict in failed:
+        d = decisions[ref.decision_id]
+        emp = people.get(ref.employee_id)
+        out.append(
+            Outgoing(
+                cycle.cycle_id,
+                ref.employee_id,
+                ref.id,
+                "dismissal_review",
+                {
+                    "cycle_id": cycle.cycle_id,
+                    "employee_id": ref.employee_id,
+                    "name": emp.name if emp else ref.employee_id,
+                    "from_grade": d.from_grade,
+                    "to_grade": d.to_grade,
+                    "probation_month": month,
+                    "score": verdict.score if verdict.score is not None else verdict.value,
+                    "pass_mark": guards.pass_mark(PROBATION_STAGE, dict(pack.pass_marks)),
+                },
+            )
+        )
+    return out
+
+
+def import_results(session, rows: list[dict[str, str]], file_name: str, now: datetime, actor: str):
+    """Import results given as dicts (no file): the same checks and effects as a file."""
+    import hashlib
+    import json
+
+    from promoflow.engine.imports.reader import build_table
+    from promoflow.engine.imports.service import import_table
+
+    header = list(COLUMNS)
+    records = [[str(r.get(c, "")) for c in header] for r in rows]
+    digest = hashlib.sha256(json.dumps(records, ensure_ascii=False).encode()).hexdigest()
+    return import_table(
+        session, "results", build_table(file_name, digest, header, records), now, actor
+    )
