@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select, text
@@ -24,6 +24,7 @@ from promoflow.errors import ConfigError
 from promoflow.scheduler.calendar import (
     CalendarSpec,
     Milestone,
+    MilestoneSpec,
     calendar_of,
     milestones_between,
 )
@@ -35,11 +36,44 @@ ADVISORY_KEY = 0x70666C6F7701
 
 Key = tuple[str, str, str]
 
+#: audit kind of a change to a firing record (the milestone's own work is audited by the
+#: workflow as ``milestone_fired``)
+SCHEDULER_EVENT = "scheduler_firing"
+
+
+#: the workflow's own step after ``announce``: grade changes take effect on the 1st of the
+#: month after the announcement (POLICY.md §1; ``promoflow.engine.cycles.EFFECTIVE``)
+EFFECTIVE = MilestoneSpec("effective", month=2, day=1, time="00:00", shiftable=False)
+
 
 def load_calendars(session: Session) -> dict[str, CalendarSpec]:
-    """Each track's calendar, from its active rule pack (the bundled packs before ``init``)."""
+    """Each track's calendar, from its active rule pack (the bundled packs before ``init``).
+
+    The scheduler fires every step of a cycle, so the workflow's ``effective`` step is
+    added after ``announce``: grades change on their date, not at the next opening.
+    """
     packs = _active_packs(session)
-    return {track: calendar_of(pack.calendar) for track, pack in sorted(packs.items())}
+    return {
+        track: with_effective_step(calendar_of(pack.calendar))
+        for track, pack in sorted(packs.items())
+    }
+
+
+def with_effective_step(spec: CalendarSpec) -> CalendarSpec:
+    """``spec`` with the ``effective`` step after ``announce`` (unchanged without announce)."""
+    ids = [m.id for m in spec.milestones]
+    if "announce" not in ids or EFFECTIVE.id in ids:
+        return spec
+    position = (EFFECTIVE.month, EFFECTIVE.day, EFFECTIVE.clock())
+    index = ids.index("announce") + 1
+    while index < len(ids) and _position(spec.milestones[index]) < position:
+        index += 1
+    milestones = (*spec.milestones[:index], EFFECTIVE, *spec.milestones[index:])
+    return replace(spec, milestones=milestones)
+
+
+def _position(m: MilestoneSpec) -> tuple:
+    return (m.month, m.day, m.clock())
 
 
 def _active_packs(session: Session) -> dict:
@@ -179,13 +213,14 @@ def record_fired(session: Session, m: Milestone, now: datetime, actor: str, by: 
     session.flush()
     audit.record(
         session,
-        "milestone_fired",
+        SCHEDULER_EVENT,
         actor,
         now,
         subject=f"{m.cycle_id}:{m.milestone}",
         cycle_id=m.cycle_id,
         after={
             "milestone": m.milestone,
+            "status": "fired",
             "due_at": m.at,
             "attempts": row.attempts,
             "by": by,
@@ -213,7 +248,7 @@ def record_failure(
     session.flush()
     audit.record(
         session,
-        "milestone_fired",
+        SCHEDULER_EVENT,
         actor,
         now,
         subject=f"{m.cycle_id}:{m.milestone}",

@@ -44,6 +44,8 @@ class MilestoneSpec:
     month: int
     day: int
     time: str  # "HH:MM" (seconds "HH:MM:SS" accepted)
+    #: False for a date fixed by policy rather than work (the day grades take effect)
+    shiftable: bool = True
 
     def clock(self) -> time:
         """The time of day, parsed."""
@@ -206,7 +208,7 @@ def cycle_milestones(track: str, spec: CalendarSpec, period: Period) -> list[Mil
         day = month_start.replace(day=m.day)
         at = datetime.combine(day, m.clock(), tzinfo=zone)
         shifted_from, note = None, None
-        if spec.working_days_only:
+        if spec.working_days_only and m.shiftable:
             moved, note = previous_working_day(day)
             if moved != day:
                 shifted_from = at

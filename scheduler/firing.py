@@ -94,8 +94,12 @@ def run_due(
     action: Action | None = None,
     calendars: Mapping[str, CalendarSpec] | None = None,
     actor: str = "scheduler",
+    stop: Callable[[], bool] | None = None,
 ) -> RunReport:
-    """Fire every milestone after go-live and at or before ``now`` not fired yet, oldest first."""
+    """Fire every milestone after go-live and at or before ``now`` not fired yet, oldest first.
+
+    ``stop`` is asked between firings: a service being shut down ends the pass there.
+    """
     if now.tzinfo is None:
         raise ValueError("run_due needs an aware `now`")
     action = action or run_milestone_action
@@ -106,6 +110,8 @@ def run_due(
     held: set[str] = set()
     by = worker_name()
     for candidate in candidates:
+        if stop is not None and stop():
+            break
         m = candidate.milestone
         if m.cycle_id in held:
             report.outcomes.append(Outcome(m, "waiting", "an earlier milestone has not fired"))
@@ -142,12 +148,11 @@ def fire_one(
                 return Outcome(m, "waiting", record.last_error, record.next_retry_at)
             action(session, m.cycle_id, m.milestone, now, actor)
             scheduling.record_fired(session, m, now, actor, by)
-        log.info("fired %s %s (due %s)", m.cycle_id, m.milestone, m.at.isoformat())
+        log.debug("fired %s %s (due %s)", m.cycle_id, m.milestone, m.at.isoformat())
         return Outcome(m, "fired")
     except Exception as exc:  # any failure: retry later, keep going with other cycles
         error = f"{type(exc).__name__}: {exc}"
-        log.warning("milestone %s %s failed: %s", m.cycle_id, m.milestone, error)
-        log.debug("%s", traceback.format_exc())
+        log.debug("milestone %s %s failed: %s", m.cycle_id, m.milestone, traceback.format_exc())
         return _record_failure(sessions, m, now, error, actor, by)
 
 

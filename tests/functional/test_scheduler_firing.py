@@ -185,7 +185,6 @@ def test_every_firing_is_in_the_audit_trail(live):
 
     report = run_due(live.sessions, at("2026-01-20T10:00"), record_action, CALENDARS)
     with live.sessions() as s:
-        n = s.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "milestone_fired")
-        )
+        kind = AuditEvent.kind == "scheduler_firing"
+        n = s.scalar(select(func.count()).select_from(AuditEvent).where(kind))
     assert n == len(report.fired) > 0

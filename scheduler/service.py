@@ -1,0 +1,282 @@
+"""``promoflow scheduler start``: the long-running service, on APScheduler 3.
+
+APScheduler is the alarm clock; the ``milestone_firings`` table is the truth. The service
+keeps one date job per upcoming milestone in APScheduler's SQLAlchemyJobStore (table
+``apscheduler_jobs`` in the project database), plus an hourly re-plan (new cycles, pack
+changes) and a retry job after a failure. Every job does the same thing: one run-due pass
+at the current time (:func:`promoflow.scheduler.firing.run_due`), which fires whatever is
+due, oldest first, exactly once. So a restart catches up on everything missed while down
+(a pass runs at start-up), and a late or duplicated wake-up is harmless.
+
+Stopping: SIGTERM or SIGINT ends the service after the firing in progress (each firing is
+one transaction), shuts APScheduler down and releases the instance lock.
+
+Several processes: on PostgreSQL any number may run; firings are serialised by an
+advisory lock and recorded under a unique key. On SQLite only one may run: a second
+refuses to start (an exclusive lock on ``<database file>.scheduler.lock``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import make_url
+
+from promoflow.engine.bootstrap import Runtime
+from promoflow.errors import PromoflowError
+from promoflow.scheduler.calendar import CalendarSpec, milestones_between
+from promoflow.scheduler.firing import Action, RunReport, backoff, run_due
+
+log = logging.getLogger("promoflow.scheduler")
+
+JOB_TABLE = "apscheduler_jobs"
+MILESTONE_JOB = "milestone:"
+HORIZON = timedelta(days=400)
+REPLAN_EVERY = timedelta(hours=1)
+
+_active: SchedulerService | None = None
+
+
+class SchedulerBusy(PromoflowError):
+    """Another scheduler already runs against this SQLite database."""
+
+    exit_code = 1
+
+
+def wake(reason: str) -> None:
+    """What every stored job calls (by reference): one pass in this process's service."""
+    if _active is not None:
+        _active.tick(reason)
+
+
+def replan_job() -> None:
+    """The periodic job that schedules newly visible milestones."""
+    if _active is not None:
+        _active.replan()
+
+
+class InstanceLock:
+    """One scheduler per SQLite database: an exclusive, non-blocking lock on a file beside it.
+
+    The operating system drops the lock when the process ends, however it ends, so a
+    crashed scheduler never blocks the next one. PostgreSQL needs no such lock.
+    """
+
+    def __init__(self, url: str):
+        url_ = make_url(url)
+        database = url_.database if url_.get_backend_name() == "sqlite" else None
+        self.path = (
+            Path(f"{database}.scheduler.lock") if database not in (None, "", ":memory:") else None
+        )
+        self._file = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`SchedulerBusy` naming the process that holds it."""
+        if self.path is None:
+            return
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open while the service runs
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise SchedulerBusy(
+                f"another scheduler is already running against this SQLite database "
+                f"({holder} holds {self.path}); SQLite allows one scheduler — stop it first, "
+                f"or use PostgreSQL to run several"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        """Give the lock up (also happens when the process exits)."""
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class SchedulerService:
+    """Fires milestones on their dates through APScheduler; see the module docstring."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        action: Action | None = None,
+        calendars: Mapping[str, CalendarSpec] | None = None,
+        clock_offset: timedelta = timedelta(0),
+    ):
+        self.rt = rt
+        self.action = action
+        self.calendars = calendars
+        #: testing aid: the service's clock reads real time + offset (``--fake-now``)
+        self.offset = clock_offset
+        self.lock = InstanceLock(rt.url)
+        self.stopping = threading.Event()
+        self.scheduler: BackgroundScheduler | None = None
+        self._failed_passes = 0
+
+    def now(self) -> datetime:
+        """The service's clock."""
+        return self.rt.now() + self.offset
+
+    def _real(self, at: datetime) -> datetime:
+        return at - self.offset
+
+    def start(self) -> None:
+        """Take the instance lock, start APScheduler, catch up, schedule what comes next."""
+        global _active
+        self.lock.acquire()
+        _active = self
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.rt.engine, tablename=JOB_TABLE)},
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone=self.rt.tz,
+        )
+        self.scheduler.start()
+        log.info("scheduler started (pid %s), clock %s", os.getpid(), self.now().isoformat())
+        self.scheduler.add_job(
+            wake,
+            "date",
+            args=["catch-up"],
+            id="catch-up",
+            replace_existing=True,
+            run_date=self.rt.now(),
+        )
+        self.scheduler.add_job(
+            replan_job,
+            "interval",
+            id="replan",
+            replace_existing=True,
+            seconds=REPLAN_EVERY.total_seconds(),
+        )
+        self.replan()
+
+    def replan(self) -> None:
+        """One date job per milestone in the coming year; drop jobs no longer planned."""
+        now = self.now()
+        with self.rt.sessions() as session:
+            from promoflow.engine.scheduling import load_calendars
+
+            calendars = self.calendars if self.calendars is not None else load_calendars(session)
+        planned = {
+            f"{MILESTONE_JOB}{m.cycle_id}:{m.milestone}": m
+            for m in milestones_between(calendars, now, now + HORIZON)
+            if m.at > now
+        }
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(MILESTONE_JOB) and job.id not in planned:
+                job.remove()
+        for job_id, m in planned.items():
+            self.scheduler.add_job(
+                wake,
+                "date",
+                args=[job_id],
+                id=job_id,
+                replace_existing=True,
+                run_date=self._real(m.at),
+            )
+        if planned:
+            first = min(planned.values(), key=lambda m: m.sort_key())
+            log.info(
+                "%d milestones planned; next %s %s at %s",
+                len(planned),
+                first.cycle_id,
+                first.milestone,
+                first.at.isoformat(),
+            )
+
+    def tick(self, reason: str) -> RunReport | None:
+        """One run-due pass now; schedule a retry if anything failed."""
+        if self.stopping.is_set():
+            return None
+        now = self.now()
+        try:
+            report = run_due(
+                self.rt.sessions, now, self.action, self.calendars, stop=self.stopping.is_set
+            )
+        except Exception as exc:  # database down: try again with back-off
+            self._failed_passes += 1
+            retry = now + backoff(self._failed_passes)
+            log.error("run-due pass (%s) failed: %s; retry at %s", reason, exc, retry.isoformat())
+            self._schedule_retry(retry)
+            return None
+        self._failed_passes = 0
+        for outcome in report.outcomes:
+            m = outcome.milestone
+            if outcome.result == "failed":
+                log.warning(
+                    "%s %s failed (attempt %s): %s; retry at %s",
+                    m.cycle_id,
+                    m.milestone,
+                    outcome.attempts,
+                    outcome.error,
+                    outcome.retry_at,
+                )
+            elif outcome.result == "fired":
+                log.info("%s: %s %s fired (due %s)", reason, m.cycle_id, m.milestone, m.at)
+        if report.next_retry is not None:
+            self._schedule_retry(report.next_retry)
+        return report
+
+    def _schedule_retry(self, at: datetime) -> None:
+        if self.scheduler is not None and not self.stopping.is_set():
+            self.scheduler.add_job(
+                wake,
+                "date",
+                args=["retry"],
+                id="retry",
+                replace_existing=True,
+                run_date=self._real(at),
+            )
+
+    def stop(self) -> None:
+        """Finish the firing in progress, shut APScheduler down, release the lock."""
+        global _active
+        self.stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        if _active is self:
+            _active = None
+        self.lock.release()
+        log.info("scheduler stopped")
+
+    def run_forever(self) -> None:
+        """Start, then block until SIGTERM or SIGINT; stop cleanly."""
+        requested = threading.Event()
+
+        def _on_signal(signum, _frame):
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.stopping.set()
+            requested.set()
+
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+        except BaseException:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            raise
+        try:
+            while not requested.wait(1.0):
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
