@@ -1,0 +1,190 @@
+"""One measurement: a fresh database, a synthetic org of N, one whole ``sales`` cycle.
+
+Runs inside the child process ``bench.run`` starts for each (N, db). Every timed phase is a
+real service call through the same code the CLI uses; preparing the input files and
+comparing with the floor are not timed as part of the cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import make_url, text
+
+from bench import pipeline
+from bench.floor import floor_open
+from promoflow.engine.bootstrap import Runtime, bootstrap
+from promoflow.engine.db import make_engine
+
+PERIOD = "2026Q3"
+CYCLE = f"sales-{PERIOD}"
+MIDDLE = ("test_due", "interview_notice", "interview_due")
+
+
+@contextmanager
+def throwaway_database(db: str, folder: Path) -> Iterator[str]:
+    """A URL to an empty database that is gone afterwards (a file, or a PostgreSQL database)."""
+    if db == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    if db != "postgresql":
+        raise SystemExit(f"unknown --db {db!r}: use sqlite or postgresql")
+    admin_url = os.environ.get("PROMOFLOW_TEST_DATABASE_URL")
+    if not admin_url:
+        raise SystemExit("--db postgresql needs PROMOFLOW_TEST_DATABASE_URL")
+    name = f"pf_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class Clock:
+    """Named phases: wall-clock seconds, and this process's CPU seconds beside them.
+
+    CPU time shows what the Python side costs even when the machine is busy; wall time
+    is what a user waits (and, on PostgreSQL, includes the server's work).
+    """
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def time(self, name: str, fn: Callable[[], Any]) -> Any:
+        start, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        self.phases[name] = round(self.phases.get(name, 0.0) + time.perf_counter() - start, 3)
+        self.cpu[name] = round(self.cpu.get(name, 0.0) + time.process_time() - cpu, 3)
+        return result
+
+
+def compare(engine_lines: list[dict], floor: dict) -> tuple[bool, list[dict]]:
+    """Whether the engine's export and the floor agree for every employee; a few differences."""
+    engine = {
+        line["employee_id"]: (line["from_grade"], line["to_grade"], line["outcome"], line["review"])
+        for line in engine_lines
+    }
+    wanted = {eid: d.key() for eid, d in floor.items()}
+    differences = []
+    for eid in sorted(engine.keys() | wanted.keys()):
+        if engine.get(eid) != wanted.get(eid):
+            differences.append(
+                {"employee_id": eid, "engine": engine.get(eid), "floor": wanted.get(eid)}
+            )
+    return not differences, differences[:10]
+
+
+def measure(n: int, db: str, profile: str | None = None) -> dict:
+    """Time one whole cycle at N employees on ``db``; return the run's figures."""
+    with tempfile.TemporaryDirectory(prefix="promoflow-bench-") as tmp:
+        folder = Path(tmp)
+        with throwaway_database(db, folder) as url:
+            rt = bootstrap(url, actor="bench")
+            try:
+                return _measure(rt, n, db, folder, profile)
+            finally:
+                rt.engine.dispose()
+
+
+def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) -> dict:
+    clock = Clock()
+    times = pipeline.milestone_times(CYCLE)
+    clock.time("setup", lambda: pipeline.initialise(rt, times["open"]))
+    files = clock.time("generate", lambda: pipeline.write_org(n, folder, PERIOD))
+
+    for kind, path in files.items():
+        clock.time(
+            f"import_{kind}",
+            lambda k=kind, p=path: pipeline.import_file(rt, k, p, _before(times["open"])),
+        )
+    import_s = sum(v for k, v in clock.phases.items() if k.startswith("import_"))
+
+    if profile:
+        _profiled(clock, rt, times, profile)
+    else:
+        clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
+    open_s = clock.phases["open"]
+
+    opened = clock.time("export_open", lambda: pipeline.export(rt, CYCLE))
+    floor = clock.time("floor_open", lambda: floor_open(rt.engine, PERIOD))
+    match, differences = compare(opened, floor)
+
+    tests = clock.time(
+        "generate_tests", lambda: pipeline.write_results(rt, CYCLE, "written_test", folder)
+    )
+    clock.time(
+        "import_tests",
+        lambda: pipeline.import_file(rt, "results", tests, _before(times["test_due"])),
+    )
+    for milestone in MIDDLE:
+        if milestone == "interview_due":
+            talks = clock.time(
+                "generate_interviews",
+                lambda: pipeline.write_results(rt, CYCLE, "interview", folder),
+            )
+            clock.time(
+                "import_interviews",
+                lambda t=talks: pipeline.import_file(
+                    rt, "results", t, _before(times["interview_due"])
+                ),
+            )
+        clock.time(milestone, lambda m=milestone: pipeline.run_milestone(rt, CYCLE, m, times[m]))
+    clock.time("announce", lambda: pipeline.run_milestone(rt, CYCLE, "announce", times["announce"]))
+    announced = pipeline.export(rt, CYCLE)
+
+    cycle_phases = (
+        *(k for k in clock.phases if k.startswith("import_")),
+        "open",
+        *MIDDLE,
+        "announce",
+    )
+    cycle_s = round(sum(clock.phases[k] for k in cycle_phases), 3)
+    floor_s = clock.phases["floor_open"]
+    return {
+        "n": n,
+        "db": db,
+        "import_s": round(import_s, 3),
+        "open_s": open_s,
+        "announce_s": clock.phases["announce"],
+        "cycle_s": cycle_s,
+        "floor_open_s": floor_s,
+        "ratio_open": round(open_s / floor_s, 2) if floor_s else None,
+        "peak_rss_mb": None,
+        "decisions_match": match,
+        "evaluated": len(opened),
+        "outcomes_open": dict(Counter(line["outcome"] for line in opened)),
+        "outcomes_announce": dict(Counter(line["outcome"] for line in announced)),
+        "states_announce": dict(Counter(line["state"] for line in announced)),
+        "phases_s": clock.phases,
+        "phases_cpu_s": clock.cpu,
+        "differences": differences,
+    }
+
+
+def _before(when: datetime) -> datetime:
+    """An hour before a deadline: when the results arrive."""
+    return when - timedelta(hours=1)
+
+
+def _profiled(clock: Clock, rt: Runtime, times: dict, target: str) -> None:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.005)
+    profiler.start()
+    clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
+    profiler.stop()
+    Path(target).write_text(profiler.output_text(unicode=True, color=False, show_all=False))

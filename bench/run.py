@@ -1,0 +1,162 @@
+"""``make bench``: a whole ``sales`` quarterly cycle at N employees, beside the floor.
+
+For each database (SQLite; PostgreSQL too when ``PROMOFLOW_TEST_DATABASE_URL`` is set) and
+each N, one child process builds a fresh database and a synthetic org, then times:
+
+- import: employees, two quarters of metrics and vacancies through the import services;
+- open: the ``open`` milestone (facts, rule evaluation, decisions, cases, audit events);
+- the floor: the same decisions by hand-written SQL (``bench.floor``), and whether every
+  employee's decision agrees with the engine's ``decisions_export``;
+- the rest of the cycle: written-test results imported, ``test_due``,
+  ``interview_notice``, interview results imported, ``interview_due``, ``announce``;
+- peak RSS of the child (``ru_maxrss``), so each N is measured alone.
+
+The parent prints a Markdown table and writes ``bench/results/latest.json``. The child
+runs in its own process so the peak memory of one N never hides behind another's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+DEFAULT_N = (1_000, 10_000, 100_000)
+FIELDS = (
+    "n",
+    "db",
+    "import_s",
+    "open_s",
+    "announce_s",
+    "cycle_s",
+    "floor_open_s",
+    "ratio_open",
+    "peak_rss_mb",
+    "decisions_match",
+)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def machine() -> str:
+    """nproc, CPU model and RAM of this machine, plus the Python and database versions."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} CPU ({cpu}), {ram_gib:.1f} GiB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def exponent(runs: list[dict]) -> float | None:
+    """Least-squares slope of log(cycle_s) against log(n): 1.0 means linear cost."""
+    points = [(math.log(r["n"]), math.log(r["cycle_s"])) for r in runs if r.get("cycle_s")]
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = sum((x - mean_x) ** 2 for x, _ in points)
+    return round(num / den, 3)
+
+
+def table(runs: list[dict]) -> str:
+    """The runs as a Markdown table, one row per (db, N)."""
+    head = (
+        "| N | db | import s | open s | announce s | cycle s | floor open s | "
+        "engine/floor | peak RSS MiB | decisions match |"
+    )
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        cells = [f"{r['n']:,}", r["db"]]
+        for key in FIELDS[2:-1]:
+            value = r.get(key)
+            cells.append("—" if value is None else f"{value:,.2f}")
+        cells.append({True: "yes", False: "**NO**", None: "—"}[r.get("decisions_match")])
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _databases(choice: str | None) -> list[str]:
+    if choice:
+        return [d.strip() for d in choice.split(",") if d.strip()]
+    return ["sqlite"] + (["postgresql"] if os.environ.get("PROMOFLOW_TEST_DATABASE_URL") else [])
+
+
+def _run_child(n: int, db: str, extra: list[str]) -> dict:
+    """One (N, db) measurement in a fresh interpreter; its last stdout line is the JSON run."""
+    cmd = [sys.executable, "-m", "bench.run", "--child", "--n", str(n), "--db", db, *extra]
+    proc = subprocess.run(
+        cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent, check=False
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        return {"n": n, "db": db, "error": f"child exited {proc.returncode}"}
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--n", default=",".join(map(str, DEFAULT_N)), help="sizes, e.g. 1000,10000")
+    parser.add_argument("--db", default=None, help="sqlite, postgresql or both (comma-separated)")
+    parser.add_argument("--out", default=str(RESULTS), help="where to write the JSON results")
+    parser.add_argument("--profile", default=None, help="write a pyinstrument profile of open here")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sizes = [int(x.replace("_", "")) for x in args.n.split(",") if x.strip()]
+
+    if args.child:
+        from bench.cycle import measure
+
+        run = measure(sizes[0], args.db, profile=args.profile)
+        run["peak_rss_mb"] = peak_rss_mb()
+        print(json.dumps(run), flush=True)
+        return 0
+
+    runs = []
+    for db in _databases(args.db):
+        for n in sizes:
+            print(f"bench: N={n:,} on {db} …", file=sys.stderr, flush=True)
+            extra = ["--profile", args.profile] if args.profile else []
+            runs.append(_run_child(n, db, extra))
+            print(f"bench: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
+    result = {
+        "machine": machine(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exponent": exponent([r for r in runs if r["db"] == "sqlite"]),
+        "exponents": {
+            db: exponent([r for r in runs if r["db"] == db]) for db in _databases(args.db)
+        },
+        "runs": runs,
+    }
+    print(table(runs))
+    print(f"\nexponent (log-log slope of cycle time vs N, SQLite): {result['exponent']}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {out}", file=sys.stderr)
+    failed = [r for r in runs if "error" in r or r.get("decisions_match") is False]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover - command line
+    raise SystemExit(main())
