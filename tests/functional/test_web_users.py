@@ -16,6 +16,11 @@ from promoflow.errors import InputError, NotFoundError
 NOW = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_hashing():
+    users.use_cheap_hashing()
+
+
 def test_a_user_authenticates_with_the_right_password_only(session):
     users.add_user(session, "ann", "correct horse", {"hr_officer"}, NOW, "admin")
     session.commit()

@@ -1,0 +1,314 @@
+"""The REST API under ``/api``: the same services as the CLI and the pages, as JSON.
+
+Token auth only (``Authorization: Bearer …``, issued by ``promoflow user token``); no
+token → 401, a role that does not allow the route → 403. Scores stay exact: decimals are
+sent as strings. OpenAPI at ``/api/openapi.json``, Swagger UI at ``/api/docs`` with its
+assets served locally.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from promoflow.console.web import services
+from promoflow.console.web.auth import Principal, api_require, db_session
+from promoflow.console.web.pages.audit import audit_filter
+from promoflow.console.web.pages.cycles import case_filter
+from promoflow.console.web.pages.overrides import (
+    KINDS,
+    _model,
+    _override_row,
+    decide,
+    pending_overrides,
+    propose,
+)
+from promoflow.console.web.pages.results import import_upload
+from promoflow.engine import queries
+from promoflow.engine.bootstrap import Runtime
+from promoflow.errors import (
+    AccessDenied,
+    InputError,
+    NotFoundError,
+    PromoflowError,
+    TransitionError,
+)
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready data: decimals as exact strings, datetimes in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    return value
+
+
+def ok(data: Any, status: int = 200) -> JSONResponse:
+    """A JSON response of plain data."""
+    return JSONResponse(plain(data), status_code=status)
+
+
+class OverrideIn(BaseModel):
+    """A proposed override: which case, what to change, and why."""
+
+    cycle_id: str
+    employee_id: str
+    kind: str = Field(description=f"one of {', '.join(KINDS)}")
+    params: dict[str, str] = Field(default_factory=dict)
+    reason: str = Field(min_length=1)
+
+
+class DecisionIn(BaseModel):
+    """An approval or rejection, with an optional note."""
+
+    note: str | None = None
+
+
+def _page(page: queries.Page) -> dict[str, Any]:
+    return {
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page.pages,
+        "rows": page.rows,
+    }
+
+
+def create_api(runtime: Runtime) -> FastAPI:
+    """The API application (mounted at ``/api`` by the console)."""
+    api = FastAPI(
+        title="promoflow API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        description="Cycles, cases, decisions, overrides, audit events and imports. "
+        "Authenticate with `Authorization: Bearer <token>` (`promoflow user token NAME`).",
+    )
+    api.state.runtime = runtime
+    api.state.login_limiter = None
+
+    @api.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="promoflow API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @api.exception_handler(NotFoundError)
+    async def _404(_r: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @api.exception_handler(InputError)
+    async def _422(_r: Request, exc: InputError) -> JSONResponse:
+        problems = [
+            {"line": p.line, "column": p.column, "message": p.message, "file": p.file}
+            for p in exc.problems
+        ]
+        return JSONResponse({"detail": str(exc), "problems": problems}, status_code=422)
+
+    @api.exception_handler(AccessDenied)
+    async def _403(_r: Request, exc: AccessDenied) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @api.exception_handler(TransitionError)
+    async def _409(_r: Request, exc: TransitionError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @api.exception_handler(PromoflowError)
+    async def _400(_r: Request, exc: PromoflowError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @api.exception_handler(services.ServiceUnavailable)
+    async def _503(_r: Request, exc: services.ServiceUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"service not available: {exc}"}, status_code=503)
+
+    @api.get("/me", summary="Who the token belongs to")
+    def me(p: Principal = Depends(api_require("read"))) -> JSONResponse:
+        return ok(
+            {"username": p.username, "display_name": p.display_name, "roles": sorted(p.roles)}
+        )
+
+    @api.get("/cycles", summary="Every cycle with outcome counts")
+    def cycles(
+        p: Principal = Depends(api_require("read")), session: Session = Depends(db_session)
+    ) -> JSONResponse:
+        return ok(queries.list_cycles(session))
+
+    @api.get("/cycles/{cycle_id}", summary="One cycle: milestone, counts per state")
+    def cycle(
+        cycle_id: str,
+        p: Principal = Depends(api_require("read")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        row = queries.cycle_row(queries.get_cycle(session, cycle_id))
+        row["states"] = queries.state_counts(session, cycle_id)
+        try:
+            row["status"] = services.service("cycles", "cycle_status")(session, cycle_id)
+        except services.ServiceUnavailable:
+            row["status"] = None
+        return ok(row)
+
+    @api.get("/cycles/{cycle_id}/cases", summary="A cycle's cases: filter, sort, page")
+    def cases(
+        cycle_id: str,
+        flt: queries.CaseFilter = Depends(case_filter),
+        sort: str = "employee_id",
+        desc: bool = False,
+        page: int = Query(1, ge=1),
+        per_page: int = Query(50, ge=1, le=queries.MAX_PER_PAGE),
+        p: Principal = Depends(api_require("read")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        queries.get_cycle(session, cycle_id)
+        return ok(_page(queries.list_cases(session, cycle_id, flt, sort, desc, page, per_page)))
+
+    @api.get("/cycles/{cycle_id}/cases/{employee_id}", summary="One case in full")
+    def case(
+        cycle_id: str,
+        employee_id: str,
+        p: Principal = Depends(api_require("read")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        detail = queries.case_detail(session, cycle_id, employee_id)
+        from promoflow.console.web.pages.overrides import overrides_of
+
+        detail["overrides"] = overrides_of(session, cycle_id, employee_id)
+        return ok(detail)
+
+    @api.get("/cycles/{cycle_id}/decisions", summary="Decisions, as `promoflow decisions`")
+    def decisions(
+        cycle_id: str,
+        p: Principal = Depends(api_require("read")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        queries.get_cycle(session, cycle_id)
+        return ok(services.service("cycles", "decisions_export")(session, cycle_id))
+
+    @api.get("/overrides", summary="Overrides (default: those awaiting approval)")
+    def overrides(
+        status: str = "proposed",
+        cycle_id: str | None = None,
+        p: Principal = Depends(api_require("read")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        model = _model()
+        if model is None:
+            raise services.ServiceUnavailable("promoflow.engine.models.overrides")
+        if status == "proposed" and cycle_id is None:
+            return ok(pending_overrides(session))
+        from sqlalchemy import select
+
+        query = select(model).order_by(model.id)
+        if status != "all":
+            query = query.where(model.status == status)
+        if cycle_id:
+            query = query.where(model.cycle_id == cycle_id)
+        return ok([_override_row(o) for o in session.scalars(query.limit(1000))])
+
+    @api.post("/overrides", status_code=201, summary="Propose an override (reason required)")
+    def override_propose(
+        body: OverrideIn,
+        request: Request,
+        p: Principal = Depends(api_require("override_propose")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        if not body.reason.strip():
+            raise InputError("a reason is required")
+        row = propose(
+            session,
+            p,
+            request.app.state.runtime.now(),
+            cycle_id=body.cycle_id,
+            employee_id=body.employee_id,
+            kind=body.kind,
+            params=body.params,
+            reason=body.reason.strip(),
+        )
+        session.commit()
+        return ok(_override_row(row) if hasattr(row, "status") else row, 201)
+
+    def _decide(override_id: int, approve: bool, body: DecisionIn, request, p, session):
+        row = decide(session, p, override_id, approve, body.note, request.app.state.runtime.now())
+        session.commit()
+        return ok(_override_row(row) if hasattr(row, "status") else row)
+
+    @api.post("/overrides/{override_id}/approve", summary="Approve (not your own proposal)")
+    def override_approve(
+        override_id: int,
+        request: Request,
+        body: DecisionIn | None = None,
+        p: Principal = Depends(api_require("override_decide")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        return _decide(override_id, True, body or DecisionIn(), request, p, session)
+
+    @api.post("/overrides/{override_id}/reject", summary="Reject an override")
+    def override_reject(
+        override_id: int,
+        request: Request,
+        body: DecisionIn | None = None,
+        p: Principal = Depends(api_require("override_decide")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        return _decide(override_id, False, body or DecisionIn(), request, p, session)
+
+    @api.get("/audit/events", summary="Audit events, newest first")
+    def audit_events(
+        flt: queries.AuditFilter = Depends(audit_filter),
+        page: int = Query(1, ge=1),
+        per_page: int = Query(100, ge=1, le=queries.MAX_PER_PAGE),
+        p: Principal = Depends(api_require("audit_read")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        return ok(_page(queries.list_audit(session, flt, page, per_page)))
+
+    @api.get("/audit/verify", summary="Verify the audit trail's hash chain")
+    def audit_verify(
+        p: Principal = Depends(api_require("audit_read")), session: Session = Depends(db_session)
+    ) -> JSONResponse:
+        return ok(services.verify_status(session))
+
+    @api.get("/imports", summary="Accepted import files, newest first")
+    def imports(
+        p: Principal = Depends(api_require("read")), session: Session = Depends(db_session)
+    ) -> JSONResponse:
+        return ok(queries.list_imports(session))
+
+    @api.post("/imports/{kind}", status_code=201, summary="Import a file (results, metrics, …)")
+    async def import_file(
+        kind: str,
+        request: Request,
+        file: UploadFile = File(...),
+        p: Principal = Depends(api_require("results_upload")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        data = await file.read()
+        report = import_upload(
+            session,
+            kind,
+            file.filename or "upload.csv",
+            data,
+            request.app.state.runtime.now(),
+            p.username,
+        )
+        session.commit()
+        fields = ("kind", "file", "rows", "changed", "import_id", "details")
+        return ok({f: getattr(report, f, None) for f in fields}, 201)
+
+    return api

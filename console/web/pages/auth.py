@@ -1,0 +1,146 @@
+"""Signing in and out, and switching the UI language."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from promoflow.console.web.auth import (
+    LANG_COOKIE,
+    PRE_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CsrfFailed,
+    Principal,
+    check_csrf,
+    db_session,
+    optional_user,
+)
+from promoflow.console.web.i18n import LANGUAGES
+from promoflow.console.web.render import render
+from promoflow.engine import users
+from promoflow.engine.audit import record
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in (no open redirect)."""
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _pre_csrf(request: Request) -> None:
+    token = request.cookies.get(PRE_CSRF_COOKIE)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.state.pre_csrf_new = True
+    request.state.pre_csrf = token
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:
+    """The sign-in form."""
+    _pre_csrf(request)
+    return render(request, "login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Check the password (rate-limited), open a session, set the cookie."""
+    cookie = request.cookies.get(PRE_CSRF_COOKIE)
+    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+        raise CsrfFailed()
+    _pre_csrf(request)
+    limiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "?"
+    if limiter.blocked(username, client):
+        return render(
+            request, "login.html", None, status_code=429, next=next, error="login.limited"
+        )
+    user = users.authenticate(session, username, password)
+    if user is None:
+        limiter.failed(username, client)
+        return render(request, "login.html", None, status_code=401, next=next, error="login.failed")
+    limiter.succeeded(username)
+    now = request.app.state.runtime.now()
+    sid, _csrf = users.start_session(session, user.username, now)
+    record(
+        session,
+        "user_action",
+        user.username,
+        now,
+        subject=f"user:{user.username}",
+        after={"action": "login", "client": client},
+    )
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=int(users.SESSION_LIFETIME.total_seconds()),
+        path="/",
+    )
+    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    principal: Principal = Depends(check_csrf),
+    session: Session = Depends(db_session),
+) -> Response:
+    """End the session (the cookie stops working at once)."""
+    users.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    record(
+        session,
+        "user_action",
+        principal.username,
+        request.app.state.runtime.now(),
+        subject=f"user:{principal.username}",
+        after={"action": "logout"},
+    )
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/lang")
+async def switch_language(
+    request: Request,
+    session: Session = Depends(db_session),
+    principal: Principal | None = Depends(optional_user),
+) -> Response:
+    """Switch the UI language: saved on the user when signed in, else in a cookie."""
+    form = await request.form()
+    language = str(form.get("lang", ""))
+    if language not in LANGUAGES:
+        language = "zh"
+    if principal is not None:
+        sent = request.headers.get("x-csrf-token") or form.get("csrf_token")
+        if not sent or not secrets.compare_digest(str(sent), principal.csrf or ""):
+            raise CsrfFailed()
+        users.set_language(session, principal.username, language, request.app.state.runtime.now())
+        session.commit()
+    response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
+    response.set_cookie(LANG_COOKIE, language, httponly=True, samesite="lax", path="/")
+    return response

@@ -1,0 +1,141 @@
+"""Cycle pages: the list, one cycle's case table (filter, sort, page, export), one case."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from promoflow.console.web import exports, timeline
+from promoflow.console.web.auth import Principal, db_session, language_of, require
+from promoflow.console.web.pages.dashboard import cycle_charts
+from promoflow.console.web.render import render
+from promoflow.engine import queries
+
+router = APIRouter()
+
+EXPORT_COLUMNS = [
+    "employee_id",
+    "name",
+    "org_unit",
+    "from_grade",
+    "to_grade",
+    "outcome",
+    "state",
+    "rule",
+    "review",
+    "probation",
+    "flagged",
+]
+
+
+def case_filter(
+    q: str | None = None,
+    outcome: str | None = None,
+    state: str | None = None,
+    grade: str | None = None,
+    org_unit: str | None = None,
+    flagged: str | None = None,
+    review: str | None = None,
+) -> queries.CaseFilter:
+    """Filters from the query string (empty values mean any)."""
+    return queries.CaseFilter(
+        q=q or None,
+        outcome=outcome or None,
+        state=state or None,
+        grade=grade or None,
+        org_unit=org_unit or None,
+        flagged=True if flagged in ("1", "true", "on") else None,
+        review=review or None,
+    )
+
+
+@router.get("/cycles")
+def cycle_list(
+    request: Request,
+    principal: Principal = Depends(require("read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Every cycle with its outcome counts."""
+    return render(request, "cycles.html", principal, cycles=queries.list_cycles(session))
+
+
+@router.get("/cycles/{cycle_id}")
+def cycle_page(
+    request: Request,
+    cycle_id: str,
+    flt: queries.CaseFilter = Depends(case_filter),
+    sort: str = "employee_id",
+    desc: bool = False,
+    page: int = Query(1, ge=1),
+    per_page: int = Query(50, ge=1, le=queries.MAX_PER_PAGE),
+    principal: Principal = Depends(require("read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """One cycle: its numbers, charts and the case table (htmx asks for the table alone)."""
+    cycle = queries.cycle_row(queries.get_cycle(session, cycle_id))
+    cases = queries.list_cases(session, cycle_id, flt, sort, desc, page, per_page)
+    context = {
+        "cycle": cycle,
+        "cases": cases,
+        "flt": flt,
+        "sort": sort,
+        "desc": desc,
+        "sorts": list(queries.CASE_SORTS),
+    }
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "cases":
+        return render(request, "_case_table.html", principal, **context)
+    now = request.app.state.runtime.now()
+    return render(
+        request,
+        "cycle.html",
+        principal,
+        choices=queries.filter_choices(session, cycle_id),
+        states=queries.state_counts(session, cycle_id),
+        outcomes=queries.OUTCOMES,
+        timeline=timeline.of_cycle(session, cycle, now),
+        charts=cycle_charts(session, cycle_id, language_of(request, principal)),
+        **context,
+    )
+
+
+@router.get("/cycles/{cycle_id}/export.{fmt}")
+def cycle_export(
+    cycle_id: str,
+    fmt: str,
+    flt: queries.CaseFilter = Depends(case_filter),
+    principal: Principal = Depends(require("export")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """The (filtered) case table as CSV or XLSX."""
+    queries.get_cycle(session, cycle_id)
+    rows = queries.iter_cases(session, cycle_id, flt)
+    if fmt == "xlsx":
+        return exports.xlsx_response(cycle_id, EXPORT_COLUMNS, rows)
+    if fmt == "csv":
+        return exports.csv_response(cycle_id, EXPORT_COLUMNS, rows)
+    from promoflow.errors import NotFoundError
+
+    raise NotFoundError(f"no export format {fmt!r}")
+
+
+@router.get("/cycles/{cycle_id}/cases/{employee_id}")
+def case_page(
+    request: Request,
+    cycle_id: str,
+    employee_id: str,
+    principal: Principal = Depends(require("read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """One case: facts, rule and reasons, stage results, notices, overrides, timeline."""
+    from promoflow.console.web.pages.overrides import overrides_of
+
+    detail = queries.case_detail(session, cycle_id, employee_id)
+    return render(
+        request,
+        "case.html",
+        principal,
+        cycle_id=cycle_id,
+        d=detail,
+        overrides=overrides_of(session, cycle_id, employee_id),
+    )

@@ -1,0 +1,192 @@
+"""Rule packs as HR reads them: grades, positions, calendar, version history, diffs, what-if."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promoflow.console.web.auth import Principal, act, db_session, require
+from promoflow.console.web.render import render
+from promoflow.engine import queries
+from promoflow.engine.models import Cycle, Decision
+from promoflow.errors import NotFoundError, PromoflowError
+
+router = APIRouter()
+
+
+def _load(text: str, source: str):
+    from promoflow.rules.packs import load_pack_text
+
+    return load_pack_text(text, source)
+
+
+def _versions(session: Session, pack_id: str) -> list[dict[str, Any]]:
+    versions = queries.pack_versions(session, pack_id)
+    if not versions:
+        raise NotFoundError(f"no rule pack {pack_id!r}")
+    return versions
+
+
+def _summary(pack) -> dict[str, Any]:
+    try:
+        calendar = [
+            {"id": m.id, "month": m.month, "day": m.day, "time": m.time}
+            for m in pack.calendar.milestones
+        ]
+    except AttributeError:
+        calendar = []
+    return {
+        "title": pack.title,
+        "grades": list(pack.grades),
+        "positions": [
+            {"id": p.id, "zh": p.zh, "en": p.en, "grades": list(p.grades)} for p in pack.positions
+        ],
+        "stages": list(getattr(pack, "stages", ())),
+        "pass_marks": dict(getattr(pack, "pass_marks", {}) or {}),
+        "calendar": calendar,
+    }
+
+
+@router.get("/packs")
+def pack_list(
+    request: Request,
+    principal: Principal = Depends(require("read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Every pack and its versions."""
+    versions = queries.pack_versions(session)
+    packs: dict[str, list] = {}
+    for v in versions:
+        packs.setdefault(v["pack_id"], []).append(v)
+    return render(request, "packs.html", principal, packs=packs)
+
+
+@router.get("/packs/{pack_id}")
+def pack_page(
+    request: Request,
+    pack_id: str,
+    version: str | None = None,
+    principal: Principal = Depends(require("read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """One pack version (the active one by default), read-only, with its history."""
+    versions = _versions(session, pack_id)
+    chosen = version or next(
+        (v["version"] for v in versions if v["active"]), versions[0]["version"]
+    )
+    text = queries.pack_text(session, pack_id, chosen)
+    summary, problem = None, None
+    try:
+        summary = _summary(_load(text, f"{pack_id}@{chosen[:12]}"))
+    except (PromoflowError, ImportError) as exc:
+        problem = str(exc)
+    cycles = session.scalars(
+        select(Cycle.cycle_id).where(Cycle.track == pack_id).order_by(Cycle.period_id.desc())
+    ).all()
+    return render(
+        request,
+        "pack.html",
+        principal,
+        pack_id=pack_id,
+        version=chosen,
+        versions=versions,
+        text=text,
+        summary=summary,
+        problem=problem,
+        cycles=cycles,
+        whatif=None,
+    )
+
+
+@router.get("/packs/{pack_id}/diff")
+def pack_diff(
+    request: Request,
+    pack_id: str,
+    a: str,
+    b: str,
+    principal: Principal = Depends(require("read")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """A line diff between two stored versions of one pack."""
+    _versions(session, pack_id)
+    old = queries.pack_text(session, pack_id, a).splitlines()
+    new = queries.pack_text(session, pack_id, b).splitlines()
+    lines = list(
+        difflib.unified_diff(old, new, f"{pack_id}@{a[:12]}", f"{pack_id}@{b[:12]}", lineterm="")
+    )
+    return render(request, "pack_diff.html", principal, pack_id=pack_id, a=a, b=b, lines=lines)
+
+
+def what_if(session: Session, pack, cycle_id: str, limit: int = 200) -> dict[str, Any]:
+    """Re-evaluate a past cycle's stored facts with ``pack``: which outcomes would change."""
+    from promoflow.engine.evaluation import evaluate_facts
+
+    cycle = queries.get_cycle(session, cycle_id)
+    decisions = session.scalars(select(Decision).where(Decision.cycle_id == cycle_id)).all()
+    facts = {d.employee_id: dict(d.facts or {}) for d in decisions}
+    results = evaluate_facts(pack, facts, cycle.period_id)
+    changed = []
+    for d in decisions:
+        r = results.get(d.employee_id)
+        if r is None:
+            continue
+        outcome, to_grade = getattr(r, "outcome", None), getattr(r, "to_grade", None)
+        if (outcome, to_grade) != (d.outcome, d.to_grade):
+            changed.append(
+                {
+                    "employee_id": d.employee_id,
+                    "was": f"{d.outcome} → {d.to_grade}",
+                    "would_be": f"{outcome} → {to_grade}",
+                }
+            )
+    return {
+        "cycle_id": cycle_id,
+        "total": len(decisions),
+        "changed": changed[:limit],
+        "n": len(changed),
+    }
+
+
+@router.post("/packs/{pack_id}/whatif")
+def pack_whatif(
+    request: Request,
+    pack_id: str,
+    version: str = Form(...),
+    cycle_id: str = Form(...),
+    principal: Principal = Depends(act("whatif")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """What-if: the pack version against a past cycle's facts (nothing is written)."""
+    versions = _versions(session, pack_id)
+    text = queries.pack_text(session, pack_id, version)
+    result, problem, summary = None, None, None
+    try:
+        pack = _load(text, f"{pack_id}@{version[:12]}")
+        summary = _summary(pack)
+        result = what_if(session, pack, cycle_id)
+    except ImportError:
+        problem = "common.unavailable"
+    except PromoflowError as exc:
+        problem = str(exc)
+    session.rollback()
+    cycles = session.scalars(
+        select(Cycle.cycle_id).where(Cycle.track == pack_id).order_by(Cycle.period_id.desc())
+    ).all()
+    return render(
+        request,
+        "pack.html",
+        principal,
+        pack_id=pack_id,
+        version=version,
+        versions=versions,
+        text=text,
+        summary=summary,
+        problem=problem,
+        cycles=cycles,
+        whatif=result,
+    )
