@@ -191,7 +191,9 @@ class SchedulerService:
                 replace_existing=True,
                 run_date=self._real(m.at),
             )
-        if planned:
+        if not planned:
+            log.warning("no milestones planned in the coming year: no track calendar found")
+        else:
             first = min(planned.values(), key=lambda m: m.sort_key())
             log.info(
                 "%d milestones planned; next %s %s at %s",
