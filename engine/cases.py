@@ -76,7 +76,9 @@ class Moves:
         return after
 
     def flag(self, ref: CaseRef, text: str) -> None:
-        """Flag a case for HR without moving it (written with the moves, no audit move)."""
+        """Flag a case for HR without moving it; an earlier flag is kept in front."""
+        if ref.flagged and text not in ref.flagged:
+            text = f"{ref.flagged}; {text}"
         ref.flagged = text
         self.moves.append(Move(ref.id, ref.employee_id, "flag", ref.state, ref.state, text, text))
 

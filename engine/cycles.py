@@ -305,7 +305,7 @@ def cycle_status(session: Session, cid: str) -> dict[str, Any]:
     notices = dict(
         session.execute(
             select(Notice.state, func.count()).where(Notice.cycle_id == cid).group_by(Notice.state)
-        ).tuples()
+        ).all()
     )
     period = parse_period(cycle.period_id)
     next_step = next((s for s in order if s not in done), None)

@@ -269,12 +269,13 @@ def import_results(session, rows: list[dict[str, str]], file_name: str, now: dat
     import hashlib
     import json
 
+    from promoflow.engine.imports.catalog import Catalog
     from promoflow.engine.imports.reader import build_table
     from promoflow.engine.imports.service import import_table
 
     header = list(COLUMNS)
     records = [[str(r.get(c, "")) for c in header] for r in rows]
     digest = hashlib.sha256(json.dumps(records, ensure_ascii=False).encode()).hexdigest()
-    return import_table(
-        session, "results", build_table(file_name, digest, header, records), now, actor
-    )
+    table = build_table(file_name, digest, header, records)
+    # results read no track catalog: each cycle carries its own pack version
+    return import_table(session, "results", table, now, actor, catalog=Catalog(packs={}))
