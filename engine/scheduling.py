@@ -20,8 +20,9 @@ from promoflow.engine import audit
 from promoflow.engine.models import Cycle, PackVersion
 from promoflow.engine.models.scheduling import FAILED, FIRED, MilestoneFiring
 from promoflow.engine.setup import go_live
-from promoflow.errors import ConfigError
+from promoflow.errors import ConfigError, PackError
 from promoflow.scheduler.calendar import (
+    CalendarError,
     CalendarSpec,
     Milestone,
     MilestoneSpec,
@@ -52,11 +53,13 @@ def load_calendars(session: Session) -> dict[str, CalendarSpec]:
     The scheduler fires every step of a cycle, so the workflow's ``effective`` step is
     added after ``announce``: grades change on their date, not at the next opening.
     """
-    packs = _active_packs(session)
-    return {
-        track: with_effective_step(calendar_of(pack.calendar))
-        for track, pack in sorted(packs.items())
-    }
+    calendars = {}
+    for track, pack in sorted(_active_packs(session).items()):
+        try:
+            calendars[track] = with_effective_step(calendar_of(pack.calendar))
+        except CalendarError as exc:
+            raise PackError(f"rule pack {track}: calendar: {exc}") from exc
+    return calendars
 
 
 def with_effective_step(spec: CalendarSpec) -> CalendarSpec:

@@ -168,7 +168,17 @@ class SchedulerService:
         self.replan()
 
     def replan(self) -> None:
-        """One date job per milestone in the coming year; drop jobs no longer planned."""
+        """One date job per milestone in the coming year; drop jobs no longer planned.
+
+        Best effort: a failure (database away, a job changed by another process) is logged
+        and the hourly re-plan tries again; the run-due passes never depend on it.
+        """
+        try:
+            self._replan()
+        except Exception as exc:
+            log.error("re-plan failed: %s; trying again within the hour", exc)
+
+    def _replan(self) -> None:
         now = self.now()
         with self.rt.sessions() as session:
             from promoflow.engine.scheduling import load_calendars
