@@ -1,0 +1,139 @@
+"""What every importer shares: the context it runs in, what it reports, cell parsers.
+
+An importer is a module with three names (see ``promoflow.engine.imports.registry``):
+
+- ``COLUMNS``: the header columns the file must have;
+- ``validate(ctx) -> plan``: read the whole file and the database, note every bad row in
+  ``ctx.errors`` (a :class:`RowErrors`), write nothing, and return whatever ``apply`` needs;
+- ``apply(ctx, plan) -> Applied``: write the plan in bulk statements and return how many
+  records changed plus the audit events to record (``ctx.import_id`` is set by then).
+
+The service runs ``validate``, refuses the file if any row was bad, then records the
+:class:`ImportRun`, runs ``apply`` and writes the audit events, all in the caller's
+transaction: a file lands completely or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from promoflow.engine.audit import Event
+from promoflow.engine.imports.catalog import Catalog
+from promoflow.engine.imports.problems import RowErrors
+from promoflow.engine.imports.reader import Table
+
+#: Amount columns are Numeric(20, 6): more would be rounded by the database and a
+#: re-import of the same file would then look like a change.
+MAX_DECIMALS = 6
+MAX_INTEGER_DIGITS = 14
+QUANTUM = Decimal(1).scaleb(-MAX_DECIMALS)
+#: rows per bulk statement; also the step of the progress bar
+CHUNK = 10000
+
+Progress = Callable[[int, int], None]
+T = TypeVar("T")
+
+
+@dataclass
+class ImportContext:
+    """Everything an importer may use: the file, the session, the time and who acts."""
+
+    session: Session
+    table: Table
+    kind: str
+    now: datetime
+    actor: str
+    catalog: Catalog
+    errors: RowErrors
+    progress: Progress | None = None
+    import_id: int | None = None
+    _done: int = 0
+
+    def advance(self, rows: int, total: int) -> None:
+        """Report that ``rows`` more of ``total`` units of work are done."""
+        self._done += rows
+        if self.progress is not None:
+            self.progress(min(self._done, total), total)
+
+    def event(self, kind: str, **fields: Any) -> Event:
+        """An audit event of this import (actor, time and import id filled in)."""
+        extra = fields.pop("extra", {})
+        return Event(
+            kind=kind,
+            actor=self.actor,
+            at=self.now,
+            extra={"import_id": self.import_id, "file": self.table.name, **extra},
+            **fields,
+        )
+
+
+@dataclass
+class Applied:
+    """What ``apply`` did: records changed, audit events to record, counts for the report."""
+
+    changed: int
+    events: list[Event] = field(default_factory=list)
+    details: dict[str, int] = field(default_factory=dict)
+
+
+def require_columns(ctx: ImportContext, columns: Sequence[str]) -> bool:
+    """Note every required column missing from the header; True when all are there."""
+    missing = [c for c in columns if c not in ctx.table.header]
+    for column in missing:
+        ctx.errors.add(1, column, f"missing column {column!r} in the header")
+    return not missing
+
+
+def check_extra_cells(ctx: ImportContext) -> None:
+    """A row with more cells than the header is shifted: refuse it rather than guess."""
+    for row in ctx.table:
+        if row.extra:
+            ctx.errors.add(
+                row.line,
+                None,
+                f"{len(ctx.table.header) + len(row.extra)} or more cells but the header has "
+                f"{len(ctx.table.header)} columns (a shifted row?)",
+            )
+
+
+def parse_decimal(text: str) -> Decimal:
+    """An exact number from a cell; ValueError with a plain reason when it is not one."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{text!r} is not a finite number")
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"{text!r} is too large")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS and value != value.quantize(QUANTUM):
+        raise ValueError(f"{text!r} has more than {MAX_DECIMALS} decimal places")
+    return value + 0  # drops a negative zero's sign
+
+
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+
+
+def parse_date(text: str) -> date:
+    """A date written ``2025-10-01`` (also ``2025/10/01``, as Excel in Chinese writes it)."""
+    m = _DATE.match(text)
+    if not m:
+        raise ValueError(f"bad date {text!r}: use YYYY-MM-DD, e.g. 2025-10-01")
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueError(f"bad date {text!r}: no such day") from None
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

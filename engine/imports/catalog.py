@@ -1,0 +1,88 @@
+"""What the rule packs say an import may contain: tracks, grades, positions, entry grades.
+
+Valid tracks and grades are not hard-coded: they come from the rule packs
+(``promoflow.rules.packs``), so a new ladder or a renamed grade needs a pack change, not
+a code change. :class:`Catalog` is the narrow view of the packs that validation needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Tracks → their packs, with lookups by the names HR writes in files."""
+
+    packs: Mapping[str, Any]
+
+    @classmethod
+    def bundled(cls) -> Catalog:
+        """The catalog of the bundled rule packs."""
+        from promoflow.rules.packs import bundled_packs
+
+        return cls(packs=bundled_packs())
+
+    @property
+    def tracks(self) -> tuple[str, ...]:
+        """Every known track id, sorted."""
+        return tuple(sorted(self.packs))
+
+    def grades(self, track: str) -> tuple[str, ...]:
+        """The grades of ``track``, low to high."""
+        return tuple(self.packs[track].grades)
+
+    def position(self, track: str, name: str) -> Any | None:
+        """The position of ``track`` named ``name`` (its id, Chinese or English name)."""
+        wanted = _norm(name)
+        for position in self.packs[track].positions:
+            names = (position.id, getattr(position, "zh", ""), getattr(position, "en", ""))
+            if any(n and _norm(str(n)) == wanted for n in names):
+                return position
+        return None
+
+    def position_of_grade(self, track: str, grade: str) -> Any | None:
+        """The position a grade belongs to, or None when the track has no positions for it."""
+        try:
+            return self.packs[track].position_of(grade)
+        except (KeyError, ValueError, LookupError):
+            return None
+
+    def entry_grade(self, track: str, position: str) -> str:
+        """The lowest grade of ``position`` in ``track`` (POLICY.md §1, entry grading).
+
+        Raises KeyError when the track has no such position.
+        """
+        return self.packs[track].lowest_grade_of_position(position)
+
+    def any_position(self, name: str) -> tuple[str, Any] | None:
+        """The first (track, position) whose id or name is ``name``, over every track."""
+        for track in self.tracks:
+            position = self.position(track, name)
+            if position is not None:
+                return track, position
+        return None
+
+    def metric_names(self) -> frozenset[str]:
+        """Metric names the packs' composite scores read (e.g. ``cs_assistant`` inputs)."""
+        names: set[str] = set()
+        for pack in self.packs.values():
+            composites = getattr(pack, "composites", None) or {}
+            for composite in composites.values():
+                components = (
+                    composite.get("components")
+                    if isinstance(composite, Mapping)
+                    else getattr(composite, "components", None)
+                )
+                names.update(components or {})
+        return frozenset(names)
+
+    def position_names(self) -> list[str]:
+        """Every position id of every track (for error messages)."""
+        return sorted({p.id for pack in self.packs.values() for p in pack.positions})
