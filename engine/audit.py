@@ -28,7 +28,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Text, cast, column, insert, select, table, text, update
 from sqlalchemy.orm import Session
 
 from promoflow.engine.models.audit import AuditEvent, AuditHead
@@ -62,14 +62,21 @@ class Event:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_NATIVE = (str, int, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
     """A JSON value that reads back equal to itself, so the stored event re-hashes the same."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, _NATIVE):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): v if isinstance(v, _NATIVE) else _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} in an audit event: use aware datetimes")
@@ -78,10 +85,6 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Enum):
         return _jsonable(value.value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((_jsonable(v) for v in value), key=str)
     if isinstance(value, bytes):
@@ -89,28 +92,130 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: one encoder for every hash (json.dumps with options would build a new one per call)
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+#: JSON string quoting as the encoder does it (ensure_ascii=False), for scalar fields
+_QUOTE = json.encoder.encode_basestring
+_COLUMNS = (
+    "seq", "at", "actor", "kind", "subject", "employee_id", "cycle_id", "case_id",
+    "before", "after", "reason", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _insert_sql(sqlite: bool) -> str:
+    """The driver-level bulk INSERT (qmark for sqlite3; psycopg's %s, JSON cast)."""
+    marks = ["?" if sqlite else "%s::json" if c in ("before", "after") else "%s" for c in _COLUMNS]
+    names = ", ".join(f'"{c}"' for c in _COLUMNS)
+    return f"INSERT INTO audit_events ({names}) VALUES ({', '.join(marks)})"
+
+
+_INSERT_SQL = {True: _insert_sql(True), False: _insert_sql(False)}
+
+#: the audit table without column types: bulk writes and verification skip per-row
+#: type processing and see exactly the JSON text stored (what the hash covers)
+_RAW = table("audit_events", *(column(name) for name in _COLUMNS))
+
+
+def json_text(value: Any) -> str | None:
+    """The stored JSON text of a ``before``/``after`` value (None stays SQL NULL)."""
+    return None if value is None else _ENCODE(value)
+
+
+def canonical_text(
+    seq: int,
+    at: str,
+    actor: str,
+    kind: str,
+    subject: str | None,
+    employee_id: str | None,
+    cycle_id: str | None,
+    case_id: int | None,
+    before: str | None,
+    after: str | None,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    """What an event's hash covers: its fields as one sorted, compact JSON object.
+
+    ``at`` is the UTC ISO time; ``before``/``after`` the stored JSON text. Assembled from
+    parts so a bulk write encodes each payload once, for the hash and the row alike.
+    """
+    s, n = _str, _int
+    return (
+        f'{{"actor":{s(actor)},"after":{after or "null"},"at":{s(at)},'
+        f'"before":{before or "null"},"case_id":{n(case_id)},"cycle_id":{s(cycle_id)},'
+        f'"employee_id":{s(employee_id)},"kind":{s(kind)},"prev_hash":{s(prev_hash)},'
+        f'"reason":{s(reason)},"seq":{n(seq)},"subject":{s(subject)}}}'
+    )
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else _QUOTE(value)
+
+
+def _int(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def utc_iso(value: datetime | str) -> str:
+    """An event time as hashed: UTC ISO 8601 (accepts SQLite's stored text too)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
 def canonical(row: Mapping[str, Any]) -> bytes:
-    """The bytes an event's hash covers: every stored field but the hash, in fixed order."""
-    fields = {
-        "seq": row["seq"],
-        "at": _jsonable(row["at"]),
-        "actor": row["actor"],
-        "kind": row["kind"],
-        "subject": row["subject"],
-        "employee_id": row["employee_id"],
-        "cycle_id": row["cycle_id"],
-        "case_id": row["case_id"],
-        "before": _jsonable(row["before"]),
-        "after": _jsonable(row["after"]),
-        "reason": row["reason"],
-        "prev_hash": row["prev_hash"],
-    }
-    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    """The bytes an event's hash covers, from a row whose ``before``/``after`` are values."""
+    return canonical_text(
+        row["seq"],
+        utc_iso(row["at"]),
+        row["actor"],
+        row["kind"],
+        row["subject"],
+        row["employee_id"],
+        row["cycle_id"],
+        row["case_id"],
+        json_text(_jsonable(row["before"])),
+        json_text(_jsonable(row["after"])),
+        row["reason"],
+        row["prev_hash"],
+    ).encode()
 
 
 def event_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical form of one event."""
     return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def stored_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 of a row read through :func:`stored_events` (JSON still as stored text)."""
+    text_ = canonical_text(
+        row["seq"],
+        utc_iso(row["at"]),
+        row["actor"],
+        row["kind"],
+        row["subject"],
+        row["employee_id"],
+        row["cycle_id"],
+        row["case_id"],
+        row["before"],
+        row["after"],
+        row["reason"],
+        row["prev_hash"],
+    )
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+def stored_events(session: Session, batch: int = 5000):
+    """Every stored event in sequence order, as raw rows (JSON as text), streamed."""
+    cols = [c for c in _RAW.c if c.name not in ("before", "after")]
+    stmt = select(
+        *cols, cast(_RAW.c.before, Text).label("before"), cast(_RAW.c.after, Text).label("after")
+    ).order_by(_RAW.c.seq)
+    for row in session.execute(stmt.execution_options(yield_per=batch)):
+        yield row._mapping
 
 
 def audit_key() -> bytes | None:
@@ -162,13 +267,33 @@ def chain_head(session: Session) -> tuple[int, str, bool]:
     return 0, GENESIS, False
 
 
+def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
+    """Straight to the driver (COPY on PostgreSQL): 100k events must not wait on binding."""
+    connection = session.connection()
+    if sqlite or len(rows) < 50:
+        connection.exec_driver_sql(_INSERT_SQL[sqlite], rows)
+        return
+    names = ", ".join(f'"{c}"' for c in _COLUMNS)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _check(event: Event) -> None:
+    """Refuse an event no one could read back: no kind, no actor, or a naive time."""
     if not isinstance(event.kind, str) or not event.kind or len(event.kind) > 64:
         raise ValueError(f"audit event kind must be a short non-empty string, not {event.kind!r}")
     if not isinstance(event.actor, str) or not event.actor.strip() or len(event.actor) > 100:
         raise ValueError(f"audit event actor must be a non-empty name, not {event.actor!r}")
     if not isinstance(event.at, datetime) or event.at.tzinfo is None:
         raise ValueError(f"audit event time must be an aware datetime, not {event.at!r}")
+    for name in ("subject", "employee_id", "cycle_id", "reason"):
+        value = getattr(event, name)
+        if value is not None and not isinstance(value, str):
+            setattr(event, name, str(value))
+    if event.case_id is not None:
+        event.case_id = int(event.case_id)
 
 
 def record_many(session: Session, events: Iterable[Event]) -> int:
@@ -184,32 +309,59 @@ def record_many(session: Session, events: Iterable[Event]) -> int:
         _check(event)
     lock_chain(session)
     seq, prev, has_head = chain_head(session)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     rows = []
+    times: dict[datetime, tuple[str, datetime | str]] = {}  # bulk events share a few times
     for event in pending:
         seq += 1
         after = {**(event.after or {}), **event.extra} if event.extra else event.after
-        row = {
-            "seq": seq,
-            "at": event.at.astimezone(UTC),
-            "actor": event.actor,
-            "kind": event.kind,
-            "subject": event.subject,
-            "employee_id": event.employee_id,
-            "cycle_id": event.cycle_id,
-            "case_id": event.case_id,
-            "before": _jsonable(event.before),
-            "after": _jsonable(after),
-            "reason": event.reason,
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = event_hash(row)
-        rows.append(row)
-    session.execute(insert(_EVENTS), rows)
+        if event.at not in times:
+            utc = event.at.astimezone(UTC)
+            stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
+            times[event.at] = (utc.isoformat(), stored)
+        at_iso, at_stored = times[event.at]
+        before_json = json_text(_jsonable(event.before))
+        after_json = json_text(_jsonable(after))
+        link = prev
+        prev = hashlib.sha256(
+            canonical_text(
+                seq,
+                at_iso,
+                event.actor,
+                event.kind,
+                event.subject,
+                event.employee_id,
+                event.cycle_id,
+                event.case_id,
+                before_json,
+                after_json,
+                event.reason,
+                link,
+            ).encode()
+        ).hexdigest()
+        rows.append(
+            (
+                seq,
+                at_stored,
+                event.actor,
+                event.kind,
+                event.subject,
+                event.employee_id,
+                event.cycle_id,
+                event.case_id,
+                before_json,
+                after_json,
+                event.reason,
+                link,
+                prev,
+            )
+        )
+    _bulk_insert(session, rows, sqlite)
     values = {
         "seq": seq,
         "hash": prev,
         "mac": head_mac(seq, prev, audit_key()),
-        "updated_at": rows[-1]["at"],
+        "updated_at": pending[-1].at,
     }
     if has_head:
         session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(**values))

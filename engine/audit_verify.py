@@ -11,13 +11,19 @@ off the tail — or appended behind the writer's back — are caught too.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import GENESIS, HEAD_ID, audit_key, event_hash, head_mac
+from promoflow.engine.audit import (
+    GENESIS,
+    HEAD_ID,
+    audit_key,
+    head_mac,
+    stored_events,
+    stored_hash,
+)
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 
 _EVENTS = AuditEvent.__table__
@@ -49,14 +55,6 @@ class VerifyReport:
         return self.finding is None
 
 
-def _rows(session: Session) -> Iterator:
-    result = session.execute(
-        select(_EVENTS).order_by(_EVENTS.c.seq).execution_options(yield_per=BATCH)
-    )
-    for row in result:
-        yield row._mapping
-
-
 def _seq_of_hash(session: Session, value: str) -> int | None:
     return session.scalar(select(_EVENTS.c.seq).where(_EVENTS.c.hash == value))
 
@@ -64,7 +62,7 @@ def _seq_of_hash(session: Session, value: str) -> int | None:
 def _link_break(session: Session, row, expected_prev: str) -> Finding:
     """Why an event's own hash is fine or not while its link to the previous one is broken."""
     seq = row["seq"]
-    if event_hash(row) == row["hash"]:
+    if stored_hash(row) == row["hash"]:
         return Finding(
             seq - 1,
             "replaced",
@@ -87,7 +85,7 @@ def _link_break(session: Session, row, expected_prev: str) -> Finding:
 def _walk(session: Session) -> tuple[int, int, str, Finding | None]:
     """Check every stored event in order: (count, last seq, last hash, first break)."""
     expected, prev, count = 1, GENESIS, 0
-    for row in _rows(session):
+    for row in stored_events(session, BATCH):
         count += 1
         seq = row["seq"]
         if seq < expected:
@@ -112,7 +110,7 @@ def _walk(session: Session) -> tuple[int, int, str, Finding | None]:
             )
         if row["prev_hash"] != prev:
             return count, seq, prev, _link_break(session, row, prev)
-        if event_hash(row) != row["hash"]:
+        if stored_hash(row) != row["hash"]:
             return (
                 count,
                 seq,

@@ -340,3 +340,18 @@ def test_postgresql_refuses_update_delete_and_truncate_of_audit_events(rt):
             c.execute(text(statement))
     report = verify(rt)
     assert report.ok and report.events == 3
+
+
+def test_a_bulk_write_reads_back_through_the_model_exactly(rt):
+    """Large batches take the driver's fast path (COPY on PostgreSQL); nothing may differ."""
+    write_events(rt, 300)
+    with rt.sessions() as s:
+        first, last = (
+            s.get(AuditEvent, 1),
+            s.get(AuditEvent, 300),
+        )
+    assert first.at == T0 and last.at == T0 + timedelta(seconds=299)
+    assert last.after == {"outcome": "promoted", "score": "86.50"}
+    assert last.reason == "score 86.50 ≥ 80 (299)" and last.before is None
+    report = verify(rt)
+    assert report.ok and report.events == 300
