@@ -9,11 +9,12 @@ from pathlib import Path
 
 import typer
 import yaml
+from sqlalchemy.exc import OperationalError
 
 from promoflow.console.commands._context import parse_time, runtime
 from promoflow.engine import scheduling
 from promoflow.engine.bootstrap import Runtime
-from promoflow.errors import ConfigError
+from promoflow.errors import ConfigError, PromoflowError
 from promoflow.scheduler.calendar import CalendarError, CalendarSpec, calendar_from_mapping
 
 CALENDARS_HELP = (
@@ -128,7 +129,10 @@ def register(app: typer.Typer) -> None:
 
         rt = runtime(ctx)
         at = parse_time(now, rt)
-        report = run_due(rt.sessions, at, calendars=_calendars(rt, calendars))
+        try:
+            report = run_due(rt.sessions, at, calendars=_calendars(rt, calendars))
+        except OperationalError as exc:
+            raise PromoflowError(f"database unavailable, nothing fired: {exc.orig}") from exc
         for o in report.outcomes:
             m = o.milestone
             label = f"{m.cycle_id} {m.milestone} (due {_local(m.at, rt)})"
