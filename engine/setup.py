@@ -9,6 +9,7 @@ from sqlalchemy import select
 from promoflow.engine.bootstrap import Runtime
 from promoflow.engine.db import upgrade
 from promoflow.engine.models import SystemSetting
+from promoflow.engine.packs import load_bundled
 
 GO_LIVE = "go_live"
 
@@ -22,6 +23,7 @@ def initialise(rt: Runtime, start: datetime) -> dict[str, str]:
             setting = SystemSetting(key=GO_LIVE, value=start.isoformat())
             session.add(setting)
         go_live = setting.value
+        load_bundled(session, rt.now(), rt.actor)
     return {"go_live": go_live}
 
 

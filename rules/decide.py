@@ -69,6 +69,8 @@ class DecisionResult:
     reasons_zh: list[str] = field(default_factory=list)
     reasons_en: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: the absent inputs behind the missing facts, when the facts say ("2026Q2 score")
+    missing_inputs: list[str] = field(default_factory=list)
     needs_vacancy: bool = False
     overridden: list[str] = field(default_factory=list)
 
@@ -204,6 +206,10 @@ def decide(
                 f"promotion rule {verdict.also} also matched; demotion takes precedence"
             )
     result.facts = {name: _text(facts.get(name)) for name in read}
+    inputs = facts.get("missing_for")
+    if result.missing and isinstance(inputs, Mapping):
+        detail = [i for f in result.missing for i in inputs.get(f, ())]
+        result.missing_inputs = list(dict.fromkeys(detail))
     return result
 
 
