@@ -68,7 +68,9 @@ def report(error: PromoflowError) -> None:
 def main() -> None:
     """Console entry point."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) returns n without standalone mode
+            sys.exit(code)
     except PromoflowError as error:
         report(error)
         sys.exit(error.exit_code)

@@ -129,7 +129,7 @@ class Pack:
         return self.grades.index(grade)
 
 
-def _line_map(text: str) -> dict[tuple, int]:
+def line_map(text: str) -> dict[tuple, int]:
     """Path in the YAML document → 1-based line, for problem reports."""
     lines: dict[tuple, int] = {}
     try:
@@ -185,7 +185,7 @@ def load_pack_text(text: str, source: str = "<text>") -> Pack:
         line = mark.line + 1 if mark else None
         problem = Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", source, line)
         raise PackError(f"{source}: the rule pack is not valid YAML", [problem]) from exc
-    lines = _line_map(text)
+    lines = line_map(text)
     if not isinstance(data, dict):
         problem = Problem("a rule pack must be a mapping of keys (id, grades, rules …)", source, 1)
         raise PackError(f"{source}: not a rule pack", [problem])
