@@ -6,8 +6,10 @@ the 100k-employee table test stays fast); actions still go through the real serv
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -17,6 +19,11 @@ from promoflow.engine.audit import Event, record_many
 from promoflow.engine.models import Case, Cycle, Decision, Employee, PackVersion, StageResult
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)
+#: the bundled sales pack, stored as ``promoflow init`` stores it (version = sha256 of the text)
+SALES_TEXT = (Path(__file__).resolve().parents[2] / "rules" / "packs" / "sales.yaml").read_text(
+    "utf-8"
+)
+SALES_VERSION = hashlib.sha256(SALES_TEXT.encode()).hexdigest()
 CYCLE = "sales-2026Q3"
 EVIL = '<script>alert("x")</script>'
 PASSWORD = "pass-word-1"
@@ -44,7 +51,7 @@ def seed_cycle(session: Session, n: int = 30, cycle_id: str = CYCLE) -> None:
     outcomes = ["promoted", "unchanged", "demoted", "pending"]
     session.add(
         PackVersion(
-            pack_id="sales", version="a" * 64, source="id: sales\n", active=True, loaded_at=NOW
+            pack_id="sales", version=SALES_VERSION, source=SALES_TEXT, active=True, loaded_at=NOW
         )
     )
     session.add(
@@ -54,7 +61,7 @@ def seed_cycle(session: Session, n: int = 30, cycle_id: str = CYCLE) -> None:
             period_id="2026Q3",
             milestone="open",
             pack_id="sales",
-            pack_version="a" * 64,
+            pack_version=SALES_VERSION,
             opened_at=NOW,
             updated_at=NOW,
         )
@@ -93,7 +100,7 @@ def seed_cycle(session: Session, n: int = 30, cycle_id: str = CYCLE) -> None:
                 "to_grade": to_grade,
                 "rule": f"sales.{outcome}.quarterly",
                 "pack_id": "sales",
-                "pack_version": "a" * 64,
+                "pack_version": SALES_VERSION,
                 "probation": False,
                 "review": None,
                 "facts": {"score_2026Q3": "86.5", "attainment_2026Q3": "0.92"},

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from promoflow.console.web.auth import Principal, act, db_session, require
 from promoflow.console.web.render import render
+from promoflow.console.web.services import ServiceUnavailable, service
 from promoflow.engine import queries
 from promoflow.errors import InputError, PromoflowError
 
@@ -30,8 +31,7 @@ def safe_name(name: str | None) -> str:
 
 def import_upload(session: Session, kind: str, name: str, data: bytes, now, actor: str):
     """Run the import service on uploaded bytes (written to a private temporary folder)."""
-    from promoflow.engine.imports import run_import
-
+    run_import = service("imports", "run_import")
     if kind not in KINDS:
         raise InputError(f"unknown file kind {kind!r}: use {', '.join(KINDS)}")
     if len(data) > MAX_UPLOAD:
@@ -39,7 +39,10 @@ def import_upload(session: Session, kind: str, name: str, data: bytes, now, acto
     with tempfile.TemporaryDirectory(prefix="promoflow-upload-") as folder:
         path = Path(folder) / safe_name(name)
         path.write_bytes(data)
-        return run_import(session, kind, path, now, actor)
+        try:
+            return run_import(session, kind, path, now, actor)
+        except ImportError as exc:  # a service it needs (rule packs) is not installed yet
+            raise ServiceUnavailable(str(exc)) from exc
 
 
 @router.get("/results")
@@ -88,7 +91,7 @@ async def results_upload(
     except PromoflowError as exc:
         session.rollback()
         error, status = str(exc), 422
-    except ImportError:
+    except ServiceUnavailable:
         session.rollback()
         error, status = "common.unavailable", 503
     return render(
