@@ -23,12 +23,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from promoflow.engine.facts_load import load_metrics, load_probation, load_vacancies
-from promoflow.engine.facts_values import EmployeeMetrics
+from promoflow.engine.facts_values import EmployeeMetrics, tidy
 from promoflow.rules.periods import Period, containing, months_in_grade, parse_period
 
 Facts = dict[str, Any]
@@ -71,6 +72,28 @@ class EmployeeLike(Protocol):
     grade: str
     grade_since: date
     org_unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """The employee fields facts read, copied once (ORM attribute access is slow at 100k)."""
+
+    employee_id: str
+    track: str
+    grade: str
+    grade_since: date
+    org_unit: str | None
+
+    @classmethod
+    def of(cls, employee: EmployeeLike) -> Person:
+        """Copy the fields facts read from an employee row."""
+        return cls(
+            employee.employee_id,
+            employee.track,
+            employee.grade,
+            employee.grade_since,
+            employee.org_unit,
+        )
 
 
 @dataclass(frozen=True)
@@ -125,7 +148,8 @@ class Settings:
     composite_periods: dict[str, str]
     low_score: Decimal
     probation_offset: int
-    position_names: dict[str, set[str]] = field(default_factory=dict)
+    #: grade → every name (id, Chinese, English) of the next higher grade's position
+    next_position_names: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_pack(
@@ -150,7 +174,7 @@ class Settings:
             composite_periods=periods,
             low_score=Decimal(low_score if low_score is not None else _pack_low_score(pack)),
             probation_offset=_pack_probation_offset(pack),
-            position_names=_pack_positions(pack, grades),
+            next_position_names=_next_position_names(pack, grades),
         )
 
     def metric_names(self) -> set[str]:
@@ -184,16 +208,16 @@ def _pack_probation_offset(pack: Any) -> int:
     return DEFAULT_PROBATION_MONTH
 
 
-def _pack_positions(pack: Any, grades: tuple[str, ...]) -> dict[str, set[str]]:
-    """Grade → every name its position goes by (id, Chinese, English)."""
-    out: dict[str, set[str]] = {}
-    for grade in grades:
+def _next_position_names(pack: Any, grades: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Grade → every name the next higher grade's position goes by (id, Chinese, English)."""
+    out: dict[str, frozenset[str]] = {}
+    for lower, higher in pairwise(grades):
         try:
-            position = pack.position_of(grade)
+            position = pack.position_of(higher)
         except (AttributeError, KeyError, LookupError, ValueError):
             continue
         names = {getattr(position, key, None) for key in ("id", "zh", "en")}
-        out[grade] = {str(n) for n in names if n}
+        out[lower] = frozenset(str(n) for n in names if n)
     return out
 
 
@@ -205,38 +229,39 @@ class Inputs:
     window: Window
     probation: set[str]
     vacancies: dict[tuple[str, str], int]
+    months_memo: dict[date, int] = field(default_factory=dict)
 
 
-Calculator = Callable[[Inputs, EmployeeLike, EmployeeMetrics], Any]
+Calculator = Callable[[Inputs, Person, EmployeeMetrics], Any]
 
 
 def _monthly_weights(inputs: Inputs) -> Mapping[str, Decimal] | None:
     return inputs.settings.composites.get("monthly_score")
 
 
-def _score_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _score_q(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     return m.quarter_score(inputs.window.quarter, _monthly_weights(inputs))
 
 
-def _score_prev_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _score_prev_q(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     return m.quarter_score(inputs.window.prev_quarter, _monthly_weights(inputs))
 
 
-def _attainment_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _attainment_q(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     return m.attainment(inputs.window.quarter)
 
 
-def _attainment_prev_q(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _attainment_prev_q(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     return m.attainment(inputs.window.prev_quarter)
 
 
-def _attainment_half(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _attainment_half(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     # Only a half-yearly cycle has a half to accumulate over; quarterly rules never read it.
     period = inputs.window.period
     return m.attainment(period) if period.kind == "half" else None
 
 
-def _consecutive_low(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> int | None:
+def _consecutive_low(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> int | None:
     """Quarters in a row, ending with ``score_q``'s, scoring below the low mark (0–2)."""
     weights = _monthly_weights(inputs)
     low = inputs.settings.low_score
@@ -251,34 +276,37 @@ def _consecutive_low(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> i
     return count
 
 
-def _monthly_score_avg(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _monthly_score_avg(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     return m.quarter_score(inputs.window.quarter, _monthly_weights(inputs))
 
 
-def _months_in_grade(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> int:
-    return months_in_grade(emp.grade_since, inputs.window.period.ends)
+def _months_in_grade(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> int:
+    months = inputs.months_memo.get(emp.grade_since)
+    if months is None:
+        months = months_in_grade(emp.grade_since, inputs.window.period.ends)
+        inputs.months_memo[emp.grade_since] = months
+    return months
 
 
-def _vacancies_up(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> int | None:
-    grades = inputs.settings.grades
-    if emp.grade not in grades or emp.grade == grades[-1]:
+def _vacancies_up(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> int | None:
+    names = inputs.settings.next_position_names.get(emp.grade)
+    if names is None:  # top grade, or a grade the pack does not know
         return None
     if not emp.org_unit:
         m.missing.append(f"{emp.employee_id} org_unit")
         return None
-    names = inputs.settings.position_names.get(grades[grades.index(emp.grade) + 1], set())
     return sum(inputs.vacancies.get((emp.org_unit, name), 0) for name in names)
 
 
-def _on_probation(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> bool:
+def _on_probation(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> bool:
     return emp.employee_id in inputs.probation
 
 
-def _probation_month(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> str:
+def _probation_month(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> str:
     return inputs.window.probation_month.id
 
 
-def _probation_score(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+def _probation_score(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
     # Only someone on probation has a probation month whose score matters.
     if emp.employee_id not in inputs.probation:
         return None
@@ -307,12 +335,12 @@ def _calculator(name: str, settings: Settings) -> Calculator:
     if name in settings.composites and settings.composite_periods.get(name) != "month":
         weights = settings.composites[name]
 
-        def composite(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> Decimal | None:
+        def composite(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> Decimal | None:
             return m.composite(inputs.window.period, weights)
 
         return composite
 
-    def unknown(inputs: Inputs, emp: EmployeeLike, m: EmployeeMetrics) -> None:
+    def unknown(inputs: Inputs, emp: Person, m: EmployeeMetrics) -> None:
         m.missing.append(f"{name} (no way to compute this fact)")
 
     return unknown
@@ -320,7 +348,7 @@ def _calculator(name: str, settings: Settings) -> Calculator:
 
 def facts_for(
     inputs: Inputs,
-    employee: EmployeeLike,
+    employee: Person,
     values: Mapping[tuple[str, str], Decimal],
     calculators: Iterable[tuple[str, Calculator]],
 ) -> Facts:
@@ -335,7 +363,8 @@ def facts_for(
     missing_for: dict[str, list[str]] = {}
     for name, calculate in calculators:
         metrics.missing = []
-        facts[name] = calculate(inputs, employee, metrics)
+        value = calculate(inputs, employee, metrics)
+        facts[name] = tidy(value) if type(value) is Decimal else value
         if metrics.missing:
             missing_for[name] = metrics.missing
             missing.extend(n for n in metrics.missing if n not in missing)
@@ -363,7 +392,8 @@ def build_facts(
     """
     settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
     window = Window.of(period_id, settings.probation_offset)
-    tracks = {settings.track} | {e.track for e in employees}
+    people = [Person.of(e) for e in employees]
+    tracks = {settings.track} | {p.track for p in people}
     names = settings.fact_names
     inputs = Inputs(
         settings=settings,
@@ -377,7 +407,7 @@ def build_facts(
     )
     values = load_metrics(
         session,
-        [e.employee_id for e in employees],
+        [p.employee_id for p in people],
         tracks,
         window.period_ids(),
         settings.metric_names(),
@@ -385,6 +415,6 @@ def build_facts(
     calculators = [(name, _calculator(name, settings)) for name in names]
     empty: dict[tuple[str, str], Decimal] = {}
     return {
-        e.employee_id: facts_for(inputs, e, values.get(e.employee_id, empty), calculators)
-        for e in employees
+        p.employee_id: facts_for(inputs, p, values.get(p.employee_id, empty), calculators)
+        for p in people
     }

@@ -19,6 +19,8 @@ from promoflow.engine.models import Cycle, Decision, Employee, Metric, Vacancy
 #: below this many employees, select their metrics by id; above, by track (one statement)
 BY_ID_LIMIT = 2000
 _CHUNK = 500
+#: rows fetched at a time (a server-side cursor on PostgreSQL keeps memory flat)
+_BATCH = 20_000
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
@@ -57,10 +59,17 @@ def load_metrics(
                 Employee.track.in_(sorted(tracks))
             )
         ]
+    # Core execution on the session's connection: no ORM row processing for a million rows.
+    # Keys are shared between employees (a few dozen distinct pairs, not a million tuples).
+    connection = session.connection()
+    keys: dict[tuple[str, str], tuple[str, str]] = {}
     for statement in statements:
-        for employee_id, period_id, metric, value in session.execute(statement):
-            if employee_id in wanted:
-                out[employee_id][(period_id, metric)] = value
+        result = connection.execution_options(yield_per=_BATCH).execute(statement)
+        for batch in result.partitions():
+            for employee_id, period_id, metric, value in batch:
+                if employee_id in wanted:
+                    key = (period_id, metric)
+                    out[employee_id][keys.setdefault(key, key)] = value
     return out
 
 
