@@ -69,8 +69,21 @@ def _fmt(when: datetime, pack) -> str:
     return when.astimezone(ZoneInfo(pack.calendar.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def _decisions(session: Session, cycle_id: str) -> dict[int, Decision]:
-    rows = session.scalars(select(Decision).where(Decision.cycle_id == cycle_id))
+#: the decision columns milestones read (facts are loaded only for vacancy candidates)
+_DECISION_COLUMNS = (
+    Decision.id,
+    Decision.employee_id,
+    Decision.outcome,
+    Decision.from_grade,
+    Decision.to_grade,
+    Decision.rule,
+    Decision.reasons_zh,
+    Decision.reasons_en,
+)
+
+
+def _decisions(session: Session, cycle_id: str) -> dict[int, Any]:
+    rows = session.execute(select(*_DECISION_COLUMNS).where(Decision.cycle_id == cycle_id))
     return {d.id: d for d in rows}
 
 
@@ -149,12 +162,15 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             }
         )
         plans.append((d, kind, path))
-    ids: dict[str, int] = {}
     if rows:
-        result = session.execute(
-            insert(Case).returning(Case.id, Case.employee_id, sort_by_parameter_order=True), rows
-        )
-        ids = {employee_id: case_id for case_id, employee_id in result}
+        # Core executemany (the ORM splits rows whose NULLs differ), then one SELECT for the
+        # ids: RETURNING over insertmanyvalues is quadratic on SQLite at 100k rows
+        session.execute(insert(Case.__table__), rows)
+    ids = dict(
+        session.execute(
+            select(Case.employee_id, Case.id).where(Case.cycle_id == cycle.cycle_id)
+        ).all()
+    )
     moves = Moves(cycle.cycle_id)
     notices = []
     people = _people(
@@ -311,9 +327,9 @@ def _position_id(pack, name: str) -> str | None:
     return None
 
 
-def _fact(d: Decision, *names: str) -> Decimal | None:
+def _fact(facts: dict, *names: str) -> Decimal | None:
     for name in names:
-        value = (d.facts or {}).get(name)
+        value = facts.get(name)
         if value not in (None, ""):
             return Decimal(str(value))
     return None
@@ -394,7 +410,7 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
             notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, ref.kind, params))
     moves.write(session, now, actor)
     if history:
-        session.execute(insert(GradeHistory), history)
+        session.execute(insert(GradeHistory.__table__), history)
     counts = moves.counts()
     counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
     return counts
@@ -419,11 +435,19 @@ def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
         )
     }
     by_employee = {r.employee_id: r for r in refs}
+    facts = dict(
+        session.execute(
+            select(Decision.id, Decision.facts).where(
+                Decision.id.in_([r.decision_id for r in refs])
+            )
+        ).all()
+    )
     candidates = []
     for ref in refs:
         d = decisions[ref.decision_id]
+        d_facts = facts.get(ref.decision_id) or {}
         target = pack.position_of(d.to_grade).id
-        mig = _fact(d, "months_in_grade")
+        mig = _fact(d_facts, "months_in_grade")
         candidates.append(
             Candidate(
                 employee_id=ref.employee_id,
@@ -431,7 +455,7 @@ def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
                 position=target,
                 test_score=scores.get((ref.employee_id, "written_test")),
                 interview_score=scores.get((ref.employee_id, "interview")),
-                attainment=_fact(d, "attainment_half", "attainment_q"),
+                attainment=_fact(d_facts, "attainment_half", "attainment_q"),
                 months_in_grade=int(mig) if mig is not None else None,
             )
         )
@@ -602,7 +626,7 @@ def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor:
                 )
             )
     if results:
-        session.execute(insert(StageResult), results)
+        session.execute(insert(StageResult.__table__), results)
     moves.write(session, now, actor)
     return {**moves.counts(), "notices": queue(session, notices, now, actor)}
 

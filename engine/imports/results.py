@@ -183,7 +183,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             )
         )
     if results:
-        session.execute(insert(StageResult), results)
+        session.execute(insert(StageResult.__table__), results)
     moved = 0
     for items in by_cycle.values():
         moved += _move(ctx, items)
