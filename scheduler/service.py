@@ -189,10 +189,14 @@ class SchedulerService:
             for m in milestones_between(calendars, now, now + HORIZON)
             if m.at > now
         }
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith(MILESTONE_JOB) and job.id not in planned:
+        existing = {job.id: job for job in self.scheduler.get_jobs()}
+        for job_id, job in existing.items():
+            if job_id.startswith(MILESTONE_JOB) and job_id not in planned:
                 job.remove()
         for job_id, m in planned.items():
+            job = existing.get(job_id)
+            if job is not None and job.next_run_time == self._real(m.at):
+                continue
             self.scheduler.add_job(
                 wake,
                 "date",
