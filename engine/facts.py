@@ -150,6 +150,8 @@ class Settings:
     probation_offset: int
     #: grade → every name (id, Chinese, English) of the next higher grade's position
     next_position_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: fact names a pack gives to built-in facts (its probation and vacancy facts)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_pack(
@@ -164,7 +166,9 @@ class Settings:
         if composites:
             weights.update({name: dict(parts) for name, parts in composites.items()})
         declared = tuple(getattr(pack, "facts", None) or DEFAULT_FACTS.get(track, ()))
-        names = declared + tuple(n for n in EXTRA_FACTS.get(track, ()) if n not in declared)
+        aliases = _pack_aliases(pack)
+        wanted = [*declared, *EXTRA_FACTS.get(track, ()), *aliases]
+        names = tuple(dict.fromkeys(wanted))
         grades = tuple(getattr(pack, "grades", ()) or ())
         return cls(
             track=track,
@@ -175,6 +179,7 @@ class Settings:
             low_score=Decimal(low_score if low_score is not None else _pack_low_score(pack)),
             probation_offset=_pack_probation_offset(pack),
             next_position_names=_next_position_names(pack, grades),
+            aliases=aliases,
         )
 
     def metric_names(self) -> set[str]:
@@ -193,6 +198,18 @@ def _pack_composites(pack: Any) -> tuple[dict[str, dict[str, Decimal]], dict[str
         weights[name] = {metric: Decimal(str(w)) for metric, w in parts.items()}
         periods[name] = str(getattr(composite, "period", "month" if "monthly" in name else "half"))
     return weights, periods
+
+
+def _pack_aliases(pack: Any) -> dict[str, str]:
+    """The pack's probation fact reads the probation month; its vacancy fact, vacancies."""
+    aliases = {}
+    probation = getattr(pack, "probation", None)
+    if getattr(probation, "fact", None):
+        aliases[str(probation.fact)] = "probation_score"
+    vacancy = getattr(pack, "vacancy", None)
+    if getattr(vacancy, "fact", None):
+        aliases[str(vacancy.fact)] = "vacancies_up"
+    return aliases
 
 
 def _pack_low_score(pack: Any) -> Decimal:
@@ -332,6 +349,8 @@ CALCULATORS: dict[str, Calculator] = {
 def _calculator(name: str, settings: Settings) -> Calculator:
     if name in CALCULATORS:
         return CALCULATORS[name]
+    if settings.aliases.get(name) in CALCULATORS:
+        return CALCULATORS[settings.aliases[name]]
     if name in settings.composites and settings.composite_periods.get(name) != "month":
         weights = settings.composites[name]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -11,111 +10,18 @@ from sqlalchemy import event, insert, select
 
 from promoflow.engine.facts import build_facts
 from promoflow.engine.models import Cycle, Decision, Employee, Metric, Period, Vacancy
+from promoflow.rules.packs import bundled_packs
 from promoflow.rules.periods import parse_period
 
 D = Decimal
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)
 
 
-# -- a rule pack as far as facts read it (the contract's attribute names) ---------------
+# -- the bundled packs: weights, grades and positions come from them ------------------
 
-
-@dataclass(frozen=True)
-class _Position:
-    id: str
-    zh: str
-    en: str
-
-
-@dataclass(frozen=True)
-class _Composite:
-    components: dict[str, Decimal]
-    period: str
-
-
-@dataclass(frozen=True)
-class _Milestone:
-    id: str
-    month: int
-
-
-@dataclass(frozen=True)
-class _Calendar:
-    milestones: tuple[_Milestone, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Pack:
-    id: str
-    grades: tuple[str, ...]
-    positions: dict[str, _Position] = field(default_factory=dict)
-    composites: dict[str, _Composite] = field(default_factory=dict)
-    calendar: _Calendar = _Calendar()
-
-    @property
-    def track(self) -> str:
-        return self.id
-
-    def position_of(self, grade: str) -> _Position:
-        return self.positions[grade]
-
-
-_JUNIOR = _Position("junior_sales_rep", "初级销售代表", "junior sales representative")
-_SUPERVISOR = _Position("sales_supervisor", "销售主管", "sales supervisor")
-_MANAGER = _Position("sales_manager", "销售经理", "sales manager")
-SALES = _Pack(
-    "sales",
-    tuple(f"S{i}" for i in range(3, 14)),
-    positions={
-        **{f"S{i}": _JUNIOR for i in range(3, 10)},
-        **{f"S{i}": _SUPERVISOR for i in range(10, 13)},
-        "S13": _MANAGER,
-    },
-)
-CS_WEIGHTS = {
-    "return_visit": D("0.20"),
-    "satisfaction": D("0.20"),
-    "handling": D("0.25"),
-    "training": D("0.25"),
-    "attendance": D("0.10"),
-}
-CS = _Pack(
-    "cs",
-    ("普通客服代表·中级", "普通客服代表·高级"),
-    composites={"monthly_score": _Composite(CS_WEIGHTS, "month")},
-    calendar=_Calendar((_Milestone("open", 1), _Milestone("probation_review", 3))),
-)
-RATING = _Pack(
-    "cs_rating",
-    ("初级", "中级", "高级", "优秀"),
-    composites={
-        "composite": _Composite(
-            {
-                "knowledge": D("0.30"),
-                "communication": D("0.25"),
-                "teamwork": D("0.20"),
-                "efficiency": D("0.15"),
-                "satisfaction": D("0.10"),
-            },
-            "half",
-        )
-    },
-)
-ASSISTANT = _Pack(
-    "cs_assistant",
-    ("见习助理", "助理"),
-    composites={
-        "assistant_score": _Composite(
-            {
-                **dict.fromkeys(
-                    ("education", "presentation", "experience", "posts", "certificates"), D(1)
-                ),
-                "appraisal": D("0.75"),
-            },
-            "half",
-        )
-    },
-)
+PACKS = bundled_packs()
+SALES, CS, RATING, ASSISTANT = (PACKS[t] for t in ("sales", "cs", "cs_rating", "cs_assistant"))
+CS_WEIGHTS = CS.composites["monthly_score"].components
 
 
 # -- seeding ---------------------------------------------------------------------------
