@@ -8,7 +8,6 @@ between steps — the persist-and-reload of SpiffWorkflow's tests.
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -39,80 +38,11 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
 
 
-class _StandInPack:
-    """The pack fields the workflow reads, straight from the bundled YAML.
-
-    Used only while the RULES engineer's pack store is not in the tree yet.
-    """
-
-    def __init__(self, track):
-        import hashlib
-        from pathlib import Path
-        from types import SimpleNamespace
-
-        import yaml
-
-        text = (Path(cycles.__file__).parents[1] / "rules" / "packs" / f"{track}.yaml").read_text()
-        data = yaml.safe_load(text)
-        self.id, self.version, self.grades = (
-            track,
-            hashlib.sha256(text.encode()).hexdigest(),
-            tuple(data["grades"]),
-        )
-        self.stages = tuple(data.get("stages") or ())
-        self.pass_marks = {k: Decimal(str(v)) for k, v in (data.get("pass_marks") or {}).items()}
-        cal = data["calendar"]
-        self.calendar = SimpleNamespace(
-            timezone=cal["timezone"],
-            cycles=tuple(cal["cycles"]),
-            milestones=tuple(SimpleNamespace(**m) for m in cal["milestones"]),
-        )
-        self.vacancy = SimpleNamespace(**data["vacancy"]) if data.get("vacancy") else None
-        self.composites = {
-            name: SimpleNamespace(period=c["period"], components=c["components"])
-            for name, c in (data.get("composites") or {}).items()
-        }
-        self.positions = []
-        for p in data["positions"]:
-            rng = p["grades"]
-            if rng == "all":
-                grades = self.grades
-            elif ".." in rng:
-                lo, hi = rng.split("..")
-                grades = self.grades[self.grades.index(lo) : self.grades.index(hi) + 1]
-            else:
-                grades = (rng,)
-            self.positions.append(
-                SimpleNamespace(id=p["id"], zh=p["zh"], en=p["en"], grades=grades)
-            )
-
-    def position_of(self, grade):
-        return next(p for p in self.positions if grade in p.grades)
-
-
 @pytest.fixture
-def packs_loaded(rt, monkeypatch):
+def packs_loaded(rt):
     """The bundled rule packs stored as ``promoflow init`` stores them."""
-    try:
-        from promoflow.engine.packs import load_bundled
-    except ModuleNotFoundError:
-        import sys
-        from types import ModuleType
+    from promoflow.engine.packs import load_bundled
 
-        from promoflow.engine.models import Decision as D
-
-        fake = ModuleType("promoflow.engine.evaluation")
-        fake.evaluate_cycle = lambda session, cycle, now, actor: list(
-            session.scalars(select(D).where(D.cycle_id == cycle.cycle_id))
-        )
-        monkeypatch.setitem(sys.modules, "promoflow.engine.evaluation", fake)
-        stand_in = functools.cache(_StandInPack)
-        monkeypatch.setattr(cycles, "active_pack", lambda s, track: stand_in(track))
-        monkeypatch.setattr(cycles, "pack_of", lambda s, c: stand_in(c.track))
-        import promoflow.engine.imports.results as results_module
-
-        monkeypatch.setattr(results_module, "pack_of", lambda s, c: stand_in(c.track))
-        return rt
     with rt.sessions() as session, session.begin():
         load_bundled(session, at("2026-01-01T00:00"))
     return rt
