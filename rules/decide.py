@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from promoflow.rules.conditions import (
     SYMBOL,
     Compare,
+    compare,
     comparisons,
     deciding,
     evaluate,
@@ -90,6 +92,7 @@ def plain_verdict(rules: tuple[PackRule, ...], facts: Mapping[str, object]) -> V
     return Verdict("none")
 
 
+@lru_cache(maxsize=256)
 def period_labels(period_id: str) -> dict[str, str]:
     """Placeholders of fact labels: {period}, {q} (last quarter), {prev_q} (the one before)."""
     period = parse_period(period_id)
@@ -134,11 +137,8 @@ class _Words:
         value = facts.get(cmp.fact)
         ftype = self.ftype(cmp.fact)
         op = cmp.op
-        if value is not None and not isinstance(cmp.value, bool):
-            from promoflow.rules.conditions import compare
-
-            if not compare(value, op, cmp.value):
-                op = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!="}[op]
+        if value is not None and not compare(value, op, cmp.value):
+            op = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!="}[op]
         return (
             f"{self.label(cmp.fact, lang)} {fmt(value, ftype)} {SYMBOL[op]} {fmt(cmp.value, ftype)}"
         )
@@ -159,11 +159,11 @@ def decide(
 ) -> DecisionResult:
     """Turn a verdict into the decision: outcome, target grade, review, reasons."""
     rules = pack.rules_for(cycle_kind, grade)
-    words = _Words(pack, period_id)
-    read: dict[str, None] = {}
-    for rule in rules:
-        for name in facts_of(rule.node):
-            read.setdefault(name, None)
+    words = pack.memo.get(("words", period_id))
+    if words is None:
+        words = pack.memo[("words", period_id)] = _Words(pack, period_id)
+    reads, thresholds = _reads(pack, cycle_kind, grade)
+    read = dict(reads)
     result = DecisionResult(
         employee_id=employee_id,
         outcome="unchanged",
@@ -173,7 +173,7 @@ def decide(
         pack_id=pack.id,
         pack_version=pack.version,
         period_id=period_id,
-        thresholds={r.id: [str(c) for c in comparisons(r.node)] for r in rules},
+        thresholds=thresholds,
     )
     by_id = {r.id: r for r in rules}
     if verdict.status == "unknown":
@@ -188,12 +188,9 @@ def decide(
         )
     elif verdict.status == "none":
         for rule in rules:
-            result.reasons_zh.append(
-                f"{rule.id} 不满足：{words.atoms(deciding(rule.node, facts), facts, 'zh')}"
-            )
-            result.reasons_en.append(
-                f"{rule.id} not met: {words.atoms(deciding(rule.node, facts), facts, 'en')}"
-            )
+            why = deciding(rule.node, facts)
+            result.reasons_zh.append(f"{rule.id} 不满足：{words.atoms(why, facts, 'zh')}")
+            result.reasons_en.append(f"{rule.id} not met: {words.atoms(why, facts, 'en')}")
         result.reasons_zh.append(f"→ 保持 {grade}")
         result.reasons_en.append(f"→ stays at {grade}")
     else:
@@ -213,6 +210,19 @@ def decide(
     return result
 
 
+def _reads(pack: Pack, cycle_kind: str, grade: str) -> tuple[dict, dict]:
+    """Facts the rules of a grade read and their comparisons as text (memoised per pack)."""
+    key = ("reads", cycle_kind, grade)
+    found = pack.memo.get(key)
+    if found is None:
+        rules = pack.rules_for(cycle_kind, grade)
+        read = {name: None for rule in rules for name in facts_of(rule.node)}
+        shown = {r.id: [str(c) for c in comparisons(r.node)] for r in rules}
+        found = pack.memo[key] = (read, shown)
+    read, shown = found
+    return read, {k: list(v) for k, v in shown.items()}
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
@@ -224,8 +234,8 @@ def _text(value: object) -> str | None:
 def _apply(pack, cycle_kind, rule, result: DecisionResult, facts, words: _Words, read) -> None:
     grade = result.from_grade
     i = pack.index(grade)
-    why_zh = words.atoms(deciding(rule.node, facts), facts, "zh")
-    why_en = words.atoms(deciding(rule.node, facts), facts, "en")
+    why = deciding(rule.node, facts)
+    why_zh, why_en = words.atoms(why, facts, "zh"), words.atoms(why, facts, "en")
     zh, en = "", ""
     result.review = rule.review
     if rule.then == "demote":

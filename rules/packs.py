@@ -87,6 +87,8 @@ class Pack:
     examples: tuple[schema.Example, ...]
     cadence: dict[str, str] = field(default_factory=dict)  # grade → cycle kind
     spec: schema.PackFile | None = field(default=None, repr=False, compare=False)
+    #: memo of derived lookups (rules per cycle kind and grade, …); the pack itself is frozen
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def track(self) -> str:
@@ -119,10 +121,16 @@ class Pack:
 
     def rules_for(self, cycle_kind: str, grade: str | None = None) -> tuple[PackRule, ...]:
         """The rules a cycle kind runs (for one grade if given), in decision order."""
-        chosen = [
-            r for r in self.rules if r.cycle == cycle_kind and (grade is None or grade in r.grades)
-        ]
-        return tuple(sorted(chosen, key=lambda r: r.priority))
+        key = ("rules_for", cycle_kind, grade)
+        found = self.memo.get(key)
+        if found is None:
+            chosen = [
+                r
+                for r in self.rules
+                if r.cycle == cycle_kind and (grade is None or grade in r.grades)
+            ]
+            found = self.memo[key] = tuple(sorted(chosen, key=lambda r: r.priority))
+        return found
 
     def index(self, grade: str) -> int:
         """Position of a grade on the ladder, 0 = lowest."""

@@ -1,0 +1,220 @@
+"""durable_rules evaluation agrees with plain Python, exactly, on and around every boundary."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promoflow.engine import rules_engine
+from promoflow.engine.evaluation import evaluate_facts
+from promoflow.rules.conditions import compare, comparisons
+from promoflow.rules.decide import plain_verdict
+from promoflow.rules.packs import bundled_packs, load_pack_text
+from promoflow.rules.periods import months_in_grade, parse_period
+
+PACKS = bundled_packs()
+OPS = (">=", ">", "<=", "<", "==")
+
+
+def thresholds(pack, fact):
+    return {c.value for r in pack.rules for c in comparisons(r.node) if c.fact == fact}
+
+
+def value_strategy(pack, fact):
+    ftype = pack.facts[fact].type
+    if ftype == "int":
+        edges = [int(t) for t in thresholds(pack, fact)]
+        near = [e + d for e in edges for d in (-1, 0, 1)]
+        return st.one_of(st.sampled_from(near or [0]), st.integers(0, 40))
+    if ftype == "bool":
+        return st.booleans()
+    edges = sorted(thresholds(pack, fact)) or [D(0)]
+    steps = [D(0), D("0.01"), D("0.0001"), D("0.000001"), D("1e-9"), D("1e-27")]
+    near = st.builds(
+        lambda e, s, sign: e + sign * s,
+        st.sampled_from(edges),
+        st.sampled_from(steps),
+        st.sampled_from([-1, 1]),
+    )
+    top = max(edges) * 2 + 1
+    anywhere = st.decimals(min_value=0, max_value=top, places=8, allow_nan=False)
+    thirds = st.builds(lambda n, d: D(n) / D(d), st.integers(0, 300), st.integers(1, 300))
+    return st.one_of(near, anywhere, thirds)
+
+
+@st.composite
+def cases(draw, pack, kind):
+    grades = pack.grades_for(kind)
+    out = []
+    for i in range(draw(st.integers(1, 12))):
+        facts = {}
+        for fact in pack.facts:
+            if draw(st.integers(0, 5)) == 0:
+                continue  # missing
+            facts[fact] = draw(value_strategy(pack, fact))
+        out.append((f"E{i:03d}", draw(st.sampled_from(grades)), facts))
+    return out
+
+
+PACK_KINDS = [(t, k) for t, p in PACKS.items() for k in p.cycle_kinds]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("track, kind", PACK_KINDS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_durable_rules_and_plain_python_reach_the_same_verdict(track, kind, data):
+    pack = PACKS[track]
+    batch = data.draw(cases(pack, kind))
+    engine = rules_engine.verdicts(pack, kind, batch)
+    for employee_id, grade, facts in batch:
+        assert engine[employee_id] == plain_verdict(pack.rules_for(kind, grade), facts), facts
+
+
+@given(
+    x=st.one_of(
+        st.decimals(min_value=-1000, max_value=1000, places=12, allow_nan=False),
+        st.builds(lambda n, d: D(n) / D(d), st.integers(-999, 999), st.integers(1, 997)),
+    ),
+    c=st.decimals(min_value=-1000, max_value=1000, places=6, allow_nan=False),
+    op=st.sampled_from(OPS),
+)
+def test_scaled_integers_compare_exactly_like_the_decimals(x, c, op):
+    assert compare(rules_engine.encode(x), op, rules_engine.encode_threshold(c)) == compare(
+        x, op, c
+    )
+
+
+def test_values_just_off_a_threshold_are_not_rounded_onto_it():
+    c = rules_engine.encode_threshold(D("0.8"))
+    assert rules_engine.encode(D("0.8000000001")) > c
+    assert rules_engine.encode(D("0.7999999999")) < c
+    assert rules_engine.encode(D("0.800000")) == c
+
+
+def test_a_value_too_large_for_the_engine_is_refused():
+    with pytest.raises(rules_engine.EngineError):
+        rules_engine.encode(D("1e20"))
+
+
+def decide_one(track, grade, facts, period="2026Q3"):
+    return evaluate_facts(PACKS[track], {"E1": {"grade": grade, **facts}}, period)["E1"]
+
+
+SALES_OK = {
+    "months_in_grade": 3,
+    "score_q": D(80),
+    "attainment_q": D("0.8001"),
+    "score_prev_q": D(80),
+    "attainment_prev_q": D("0.8001"),
+}
+
+
+def test_exactly_80_with_attainment_above_80_percent_is_nominated():
+    d = decide_one("sales", "S5", SALES_OK)
+    assert (d.outcome, d.to_grade, d.rule) == ("promoted", "S6", "sales.promote.quarterly")
+    assert "2026Q3 考核分 80 ≥ 80" in d.reasons_zh[0]
+    assert "2026Q2 attainment 80.01% > 80%" in d.reasons_en[0]
+
+
+def test_score_79_99_is_below_80_and_demotes_with_a_sentence():
+    d = decide_one("sales", "S5", {**SALES_OK, "score_q": D("79.99")})
+    assert (d.outcome, d.to_grade) == ("demoted", "S4")
+    assert d.reasons_zh[0] == "2026Q3 考核分 79.99 < 80 → 降一级（S5 → S4）"
+    assert d.reasons_en[0] == "2026Q3 score 79.99 < 80 → down one grade (S5 → S4)"
+    assert d.thresholds["sales.demote.quarterly"] == ["score_q < 80", "attainment_q < 0.8"]
+    assert d.facts["score_q"] == "79.99"
+
+
+def test_attainment_exactly_80_percent_neither_qualifies_nor_demotes():
+    d = decide_one("sales", "S5", {**SALES_OK, "attainment_q": D("0.80")})
+    assert (d.outcome, d.rule) == ("unchanged", None)
+
+
+def test_three_months_in_grade_qualifies_and_two_months_thirty_days_does_not():
+    end = parse_period("2026Q3").ends
+    assert months_in_grade(parse_period("2026-07").starts, end) == 3
+    assert months_in_grade(parse_period("2026-07").starts.replace(day=2), end) == 2
+    assert decide_one("sales", "S5", {**SALES_OK, "months_in_grade": 3}).outcome == "promoted"
+    assert decide_one("sales", "S5", {**SALES_OK, "months_in_grade": 2}).outcome == "unchanged"
+
+
+def test_a_weighted_monthly_score_exactly_on_70_keeps_the_grade():
+    weights = PACKS["cs"].composites["monthly_score"].components
+    parts = dict(zip(weights, (D("66.8"), D("79.0"), D("68.3"), D("83.1"), D("29.9")), strict=True))
+    score = sum((weights[k] * parts[k] for k in weights), D(0))
+    assert score == 70
+    d = decide_one("cs", "大客户客服代表·中级", {"monthly_score_avg": (score * 3) / 3})
+    assert (d.outcome, d.rule) == ("unchanged", "cs.keep")
+
+
+def test_a_composite_exactly_on_70_is_the_middle_band():
+    d = decide_one("cs_rating", "初级", {"composite": D("70.000")}, "2026H2")
+    assert (d.outcome, d.to_grade, d.rule) == ("promoted", "中级", "cs_rating.band.中级")
+    d = decide_one("cs_rating", "中级", {"composite": D("69.99")}, "2026H2")
+    assert (d.outcome, d.to_grade) == ("demoted", "初级")
+
+
+@pytest.mark.parametrize(
+    "avg, outcome, probation",
+    [("80.01", "promoted", False), ("80", "unchanged", False), ("70", "unchanged", False),
+     ("69.99", "demoted", False), ("50", "demoted", False), ("49.99", "demoted", True)],
+)  # fmt: skip
+def test_customer_service_bands_are_exact_at_80_70_and_50(avg, outcome, probation):
+    d = decide_one("cs", "大客户客服代表·中级", {"monthly_score_avg": D(avg)})
+    assert (d.outcome, d.probation) == (outcome, probation)
+
+
+def test_missing_previous_quarter_makes_a_qualifying_case_pending_and_names_it():
+    facts = {k: v for k, v in SALES_OK.items() if not k.endswith("prev_q")}
+    d = decide_one("sales", "S5", facts)
+    assert d.outcome == "pending"
+    assert d.missing == ["score_prev_q", "attainment_prev_q"]
+    assert "2026Q2 score" in d.reasons_en[0]
+
+
+def test_missing_previous_quarter_does_not_matter_when_tenure_is_short():
+    facts = {k: v for k, v in SALES_OK.items() if not k.endswith("prev_q")}
+    assert decide_one("sales", "S5", {**facts, "months_in_grade": 1}).outcome == "unchanged"
+
+
+CONFLICT = """
+id: conflict
+title: {zh: 冲突, en: conflict}
+grades: [A, B, C]
+positions: [{id: p, zh: 岗, en: post, grades: all}]
+cadence: [{grades: all, cycle: quarter}]
+calendar:
+  cycles: [quarter]
+  milestones:
+    - {id: open, month: 1, day: 8, time: "09:00"}
+    - {id: announce, month: 1, day: 20, time: "09:00"}
+facts:
+  score_q: {type: decimal, zh: "{q} 考核分", en: "{q} score"}
+  attainment_q: {type: percent, zh: "{q} 达成率", en: "{q} attainment"}
+rules:
+  - {id: c.up, cycle: quarter, grades: all, then: promote, when: score_q >= 80}
+  - {id: c.down, cycle: quarter, grades: all, then: demote, when: attainment_q < 80%}
+"""
+
+
+def test_demotion_beats_promotion_when_both_hold_and_the_decision_says_so():
+    pack = load_pack_text(CONFLICT, "conflict.yaml")
+    facts = {"E1": {"grade": "B", "score_q": D(90), "attainment_q": D("0.5")}}
+    for engine in ("durable", "plain"):
+        d = evaluate_facts(pack, facts, "2026Q3", engine=engine)["E1"]
+        assert (d.outcome, d.to_grade, d.rule) == ("demoted", "A", "c.down")
+        assert d.overridden == ["c.up"]
+        assert "demotion takes precedence" in d.reasons_en[-1]
+
+
+def test_more_employees_than_durable_rules_keeps_sessions_for_all_evaluate():
+    pack = PACKS["cs"]
+    facts = {f"E{i:05d}": {"grade": pack.grades[i % 6], "monthly_score_avg": D(i % 101)}
+             for i in range(3000)}  # fmt: skip
+    durable = evaluate_facts(pack, facts, "2026Q3")
+    plain = evaluate_facts(pack, facts, "2026Q3", engine="plain")
+    assert durable == plain
