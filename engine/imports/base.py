@@ -98,8 +98,8 @@ def check_extra_cells(ctx: ImportContext) -> None:
             ctx.errors.add(
                 row.line,
                 None,
-                f"{len(ctx.table.header) + len(row.extra)} or more cells but the header has "
-                f"{len(ctx.table.header)} columns (a shifted row?)",
+                f"more cells than the header's {len(ctx.table.header)} columns "
+                f"(a shifted row?): {', '.join(repr(v) for v in row.extra)}",
             )
 
 
@@ -117,6 +117,14 @@ def parse_decimal(text: str) -> Decimal:
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS and value != value.quantize(QUANTUM):
         raise ValueError(f"{text!r} has more than {MAX_DECIMALS} decimal places")
     return value + 0  # drops a negative zero's sign
+
+
+def plain(value: Decimal) -> Decimal:
+    """A stored Numeric without the trailing zeros of its scale: 85.500000 → 85.5."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return Decimal(text)
 
 
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")

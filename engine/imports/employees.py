@@ -245,7 +245,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             )
         )
         if new["grade"] != old["grade"] or new["track"] != old["track"]:
-            row.values = new
+            row.values = {"employee_id": employee_id, **new}
             histories.append(_history(ctx, row, old))
             events.append(_grade_event(ctx, row, old))
 

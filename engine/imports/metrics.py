@@ -20,6 +20,7 @@ from promoflow.engine.imports.base import (
     check_extra_cells,
     chunks,
     parse_decimal,
+    plain,
     require_columns,
 )
 from promoflow.engine.imports.bulk import insert_rows, update_rows
@@ -184,7 +185,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             metrics.c.metric.in_(sorted({k[2] for k in plan.values})),
         )
         for id_, employee_id, period_id, metric, value in session.execute(query):
-            stored[(employee_id, period_id, metric)] = (id_, value)
+            stored[(employee_id, period_id, metric)] = (id_, plain(value))
 
     inserts, updates, revisions, events = [], [], [], []
     for key, value in plan.values.items():
