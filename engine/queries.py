@@ -150,20 +150,15 @@ def grade_distribution(
     session: Session, cycle_id: str, grade_order: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
     """Employees per grade before the cycle (from_grade) and after it (to_grade)."""
-    before = dict(
-        session.execute(
-            select(Decision.from_grade, func.count())
-            .where(Decision.cycle_id == cycle_id)
-            .group_by(Decision.from_grade)
-        ).all()
-    )
-    after = dict(
-        session.execute(
-            select(Decision.to_grade, func.count())
-            .where(Decision.cycle_id == cycle_id)
-            .group_by(Decision.to_grade)
-        ).all()
-    )
+    before: Counter = Counter()
+    after: Counter = Counter()
+    for from_grade, to_grade, n in session.execute(
+        select(Decision.from_grade, Decision.to_grade, func.count())
+        .where(Decision.cycle_id == cycle_id)
+        .group_by(Decision.from_grade, Decision.to_grade)
+    ):
+        before[from_grade] += n
+        after[to_grade] += n
     grades = [g for g in grade_order if g in before or g in after]
     grades += sorted((set(before) | set(after)) - set(grades))
     return [{"grade": g, "before": before.get(g, 0), "after": after.get(g, 0)} for g in grades]
@@ -225,6 +220,10 @@ def _case_query(cycle_id: str, flt: CaseFilter):
         )
         .where(Decision.cycle_id == cycle_id)
     )
+    return _filtered(query, flt)
+
+
+def _filtered(query, flt: CaseFilter):
     if flt.q:
         text = flt.q.strip()
         like = f"%{text.replace('%', '').replace('_', '')}%"
@@ -246,6 +245,19 @@ def _case_query(cycle_id: str, flt: CaseFilter):
     return query
 
 
+def count_cases(session: Session, cycle_id: str, flt: CaseFilter) -> int:
+    """How many cases match; joins only the tables the filters need (a bare count is an
+    index-only scan of the decisions of one cycle)."""
+    query = select(func.count()).select_from(Decision).where(Decision.cycle_id == cycle_id)
+    if flt.q or flt.org_unit:
+        query = query.join(Employee, Employee.employee_id == Decision.employee_id)
+    if flt.state or flt.flagged is not None:
+        query = query.outerjoin(
+            Case, and_(Case.cycle_id == Decision.cycle_id, Case.employee_id == Decision.employee_id)
+        )
+    return session.scalar(_filtered(query, flt)) or 0
+
+
 def list_cases(
     session: Session,
     cycle_id: str,
@@ -258,14 +270,13 @@ def list_cases(
     """One page of a cycle's case table: filtered, sorted, counted (all in SQL)."""
     flt = flt or CaseFilter()
     page, per_page = _clamp_page(page, per_page)
-    base = _case_query(cycle_id, flt)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total = count_cases(session, cycle_id, flt)
     column = CASE_SORTS.get(sort, Decision.employee_id)
     order = [column.desc() if descending else column.asc()]
     if column is not Decision.employee_id:
         order.append(Decision.employee_id.asc())
     rows = session.execute(
-        base.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        _case_query(cycle_id, flt).order_by(*order).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page([r._asdict() for r in rows], total, page, per_page)
 
@@ -284,22 +295,23 @@ def iter_cases(session: Session, cycle_id: str, flt: CaseFilter | None = None, c
         last = rows[-1].employee_id
 
 
-def filter_choices(session: Session, cycle_id: str) -> dict[str, list[str]]:
-    """The values a cycle's case table can be filtered by (states, grades, org units)."""
-    states = session.scalars(
-        select(Case.state).where(Case.cycle_id == cycle_id).distinct().order_by(Case.state)
-    ).all()
+def filter_choices(
+    session: Session, cycle: Cycle, states: dict[str, int] | None = None
+) -> dict[str, list[str]]:
+    """The values a cycle's case table can be filtered by (states, grades, org units);
+    ``states`` may pass in :func:`state_counts` already computed for the page."""
+    if states is None:
+        states = state_counts(session, cycle.cycle_id)
     grades = session.scalars(
-        select(Decision.from_grade).where(Decision.cycle_id == cycle_id).distinct()
+        select(Decision.from_grade).where(Decision.cycle_id == cycle.cycle_id).distinct()
     ).all()
     units = session.scalars(
         select(Employee.org_unit)
-        .join(Decision, Decision.employee_id == Employee.employee_id)
-        .where(Decision.cycle_id == cycle_id, Employee.org_unit.is_not(None))
+        .where(Employee.track == cycle.track, Employee.org_unit.is_not(None))
         .distinct()
         .order_by(Employee.org_unit)
     ).all()
-    return {"states": list(states), "grades": sorted(grades), "org_units": list(units)}
+    return {"states": sorted(states), "grades": sorted(grades), "org_units": list(units)}
 
 
 def case_detail(session: Session, cycle_id: str, employee_id: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Each feature owns one module; add a new module's import here.
 """
 
+from promoflow.engine.models import console_indexes  # noqa: F401  (read-side indexes)
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.engine.models.base import Base
 from promoflow.engine.models.cycles import Case, Cycle, Decision, StageResult

@@ -73,7 +73,8 @@ def cycle_page(
     session: Session = Depends(db_session),
 ) -> Response:
     """One cycle: its numbers, charts and the case table (htmx asks for the table alone)."""
-    cycle = queries.cycle_row(queries.get_cycle(session, cycle_id))
+    cycle_obj = queries.get_cycle(session, cycle_id)
+    cycle = queries.cycle_row(cycle_obj)
     cases = queries.list_cases(session, cycle_id, flt, sort, desc, page, per_page)
     context = {
         "cycle": cycle,
@@ -86,12 +87,13 @@ def cycle_page(
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "cases":
         return render(request, "_case_table.html", principal, **context)
     now = request.app.state.runtime.now()
+    states = queries.state_counts(session, cycle_id)
     return render(
         request,
         "cycle.html",
         principal,
-        choices=queries.filter_choices(session, cycle_id),
-        states=queries.state_counts(session, cycle_id),
+        choices=queries.filter_choices(session, cycle_obj, states),
+        states=states,
         outcomes=queries.OUTCOMES,
         timeline=timeline.of_cycle(session, cycle, now),
         charts=cycle_charts(session, cycle_id, language_of(request, principal)),

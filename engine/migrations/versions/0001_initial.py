@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:14:55.757467
+Create Date: 2026-11-23 06:40:30.181142
 """
 from alembic import op
 import sqlalchemy as sa
@@ -210,6 +210,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_decisions')),
     sa.UniqueConstraint('cycle_id', 'employee_id', name=op.f('uq_decisions_cycle_id'))
     )
+    with op.batch_alter_table('decisions', schema=None) as batch_op:
+        batch_op.create_index('ix_decisions_cycle_outcome_grades', ['cycle_id', 'outcome', 'from_grade', 'to_grade'], unique=False)
+
     op.create_table('grade_history',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('employee_id', sa.String(length=64), nullable=False),
@@ -296,6 +299,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index('ix_cases_cycle_state', ['cycle_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
 
     op.create_table('metric_revisions',
@@ -388,6 +392,7 @@ def downgrade() -> None:
     op.drop_table('metric_revisions')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_state'))
+        batch_op.drop_index('ix_cases_cycle_state')
         batch_op.drop_index(batch_op.f('ix_cases_cycle_id'))
 
     op.drop_table('cases')
@@ -405,6 +410,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_grade_history_employee_from')
 
     op.drop_table('grade_history')
+    with op.batch_alter_table('decisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_decisions_cycle_outcome_grades')
+
     op.drop_table('decisions')
     op.drop_table('cycle_milestones')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
