@@ -63,6 +63,8 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     attempts: int = 0
+    #: what the action said when it had nothing to do (e.g. "the cycle has not been opened")
+    note: str | None = None
 
 
 @dataclass
@@ -146,10 +148,11 @@ def fire_one(
                 return Outcome(m, "already", attempts=record.attempts)
             if record is not None and record.next_retry_at and record.next_retry_at > now:
                 return Outcome(m, "waiting", record.last_error, record.next_retry_at)
-            action(session, m.cycle_id, m.milestone, now, actor)
+            result = action(session, m.cycle_id, m.milestone, now, actor)
             scheduling.record_fired(session, m, now, actor, by)
         log.debug("fired %s %s (due %s)", m.cycle_id, m.milestone, m.at.isoformat())
-        return Outcome(m, "fired")
+        note = getattr(result, "note", None) if getattr(result, "ran", True) is False else None
+        return Outcome(m, "fired", note=note or None)
     except Exception as exc:  # any failure: retry later, keep going with other cycles
         error = f"{type(exc).__name__}: {exc}"
         log.debug("milestone %s %s failed: %s", m.cycle_id, m.milestone, traceback.format_exc())

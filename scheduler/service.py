@@ -245,7 +245,8 @@ class SchedulerService:
                     outcome.retry_at,
                 )
             elif outcome.result == "fired":
-                log.info("%s: %s %s fired (due %s)", reason, m.cycle_id, m.milestone, m.at)
+                note = f"; nothing to do: {outcome.note}" if outcome.note else ""
+                log.info("%s: %s %s fired (due %s)%s", reason, m.cycle_id, m.milestone, m.at, note)
         if report.next_retry is not None:
             self._schedule_retry(report.next_retry)
         return report

@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
             m = o.milestone
             label = f"{m.cycle_id} {m.milestone} (due {_local(m.at, rt)})"
             if o.result == "fired":
-                typer.echo(f"fired    {label}")
+                typer.echo(f"fired    {label}" + (f": nothing to do, {o.note}" if o.note else ""))
             elif o.result == "failed":
                 typer.echo(f"FAILED   {label}: {o.error}; retry after {_local(o.retry_at, rt)}")
             elif o.result == "waiting":

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from promoflow.engine.models.scheduling import FAILED, FIRED, MilestoneFiring
+from promoflow.engine.scheduling import load_calendars
 from promoflow.engine.setup import initialise
 from promoflow.scheduler.calendar import calendar_from_mapping, milestones_between
 from promoflow.scheduler.firing import backoff, run_due
@@ -188,3 +189,28 @@ def test_every_firing_is_in_the_audit_trail(live):
         kind = AuditEvent.kind == "scheduler_firing"
         n = s.scalar(select(func.count()).select_from(AuditEvent).where(kind))
     assert n == len(report.fired) > 0
+
+
+def test_a_year_of_the_bundled_packs_fires_every_step_of_every_track_once_in_order(live):
+    pytest.importorskip("promoflow.engine.packs")
+    with live.sessions() as s:
+        calendars = load_calendars(s)
+    assert set(calendars) >= {"sales", "cs", "support", "cs_rating"}
+    start, end = at("2026-01-01T00:00"), at("2027-01-01T00:00")
+    expected = milestones_between(calendars, start + timedelta(seconds=1), end)
+    for now in [*sorted({m.at for m in expected}), end]:
+        run_due(live.sessions, now, record_action, calendars)
+    assert logged(live) == [(m.cycle_id, m.milestone) for m in expected]
+    per_cycle: dict[str, list[str]] = {}
+    for cycle_id, milestone in logged(live):
+        per_cycle.setdefault(cycle_id, []).append(milestone)
+    assert per_cycle["sales-2026Q2"] == [
+        "open",
+        "test_due",
+        "interview_notice",
+        "interview_due",
+        "announce",
+        "effective",
+    ]
+    assert per_cycle["cs-2026Q2"] == ["open", "announce", "effective", "probation_review"]
+    assert per_cycle["cs_rating-2026H1"] == ["open", "announce", "effective"]
