@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "override",
     "user",
     "serve",
+    "demo",
 )
 
 app = typer.Typer(

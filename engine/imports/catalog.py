@@ -1,8 +1,9 @@
 """What the rule packs say an import may contain: tracks, grades, positions, entry grades.
 
-Valid tracks and grades are not hard-coded: they come from the rule packs
-(``promoflow.rules.packs``), so a new ladder or a renamed grade needs a pack change, not
-a code change. :class:`Catalog` is the narrow view of the packs that validation needs.
+Valid tracks and grades are not hard-coded: they come from the rule packs — the active
+stored version of each (``promoflow.engine.packs.active_pack``), else the bundled one — so
+a new ladder or a renamed grade needs a pack change, not a code change. :class:`Catalog`
+is the narrow view of the packs that validation needs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ class Catalog:
         from promoflow.rules.packs import bundled_packs
 
         return cls(packs=bundled_packs())
+
+    @classmethod
+    def for_session(cls, session) -> Catalog:
+        """The packs new cycles would use: each track's active stored pack, else the bundled.
+
+        So a pack HR loaded with a new grade accepts that grade in the next import.
+        """
+        from sqlalchemy import select
+
+        from promoflow.engine.models import PackVersion
+        from promoflow.engine.packs import active_pack
+        from promoflow.rules.packs import bundled_packs
+
+        stored = session.scalars(select(PackVersion.pack_id).where(PackVersion.active).distinct())
+        tracks = sorted(set(bundled_packs()) | set(stored))
+        return cls(packs={track: active_pack(session, track) for track in tracks})
 
     @property
     def tracks(self) -> tuple[str, ...]:

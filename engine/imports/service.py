@@ -71,7 +71,7 @@ def import_table(
         kind=kind,
         now=now,
         actor=actor,
-        catalog=catalog or Catalog.bundled(),
+        catalog=catalog or Catalog.for_session(session),
         errors=RowErrors(table.name),
         progress=progress,
     )

@@ -1,0 +1,152 @@
+"""``promoflow demo``: a synthetic org, imported for real, summarised; cycles when available.
+
+The demo works in its own folder (``demo-output/`` by default): a fresh SQLite database,
+the generated CSV files, and then exactly what an HR officer would run — ``init`` and the
+three imports, through the same services as ``promoflow import``. It never fakes a result:
+the cycles run only through the real cycle services, and until those are wired into the
+demo it says so and stops after the import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from promoflow.console.commands._context import console
+from promoflow.console.commands.imports import describe, import_with_progress
+from promoflow.engine.bootstrap import Runtime, bootstrap
+from promoflow.engine.imports.catalog import Catalog
+from promoflow.engine.models import Employee, GradeHistory
+from promoflow.engine.setup import initialise
+from promoflow.engine.synthetic import SyntheticOrg, generate_org
+
+KINDS = ("employees", "metrics", "vacancies")
+CYCLE_SERVICES = "promoflow.engine.cycles"
+
+
+def cycles_available() -> bool:
+    """Whether the cycle services (open_cycle, run_milestone) are installed."""
+    if importlib.util.find_spec(CYCLE_SERVICES) is None:
+        return False
+    module = importlib.import_module(CYCLE_SERVICES)
+    return all(hasattr(module, name) for name in ("open_cycle", "run_milestone"))
+
+
+def prepare(folder: Path) -> str:
+    """A fresh demo folder and the URL of its SQLite database (an earlier run's is removed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("promoflow.db", "promoflow.db-journal", "promoflow.db-wal", "promoflow.db-shm"):
+        (folder / name).unlink(missing_ok=True)
+    return f"sqlite:///{(folder / 'promoflow.db').resolve()}"
+
+
+def run_imports(rt: Runtime, org: SyntheticOrg, folder: Path) -> list:
+    """Write the org's CSV files and import each, as ``promoflow import`` would."""
+    paths = org.write_csv(folder)
+    reports = []
+    for kind in KINDS:
+        report = import_with_progress(rt, kind, paths[kind], rt.now(), rt.actor)
+        console.print(describe(report), highlight=False)
+        reports.append(report)
+    return reports
+
+
+def stored_grades(rt: Runtime) -> list[tuple[str, str, int, int]]:
+    """(track, grade, employees, entry-graded) from the database, grades low to high."""
+    with rt.sessions() as session:
+        counts = session.execute(
+            select(Employee.track, Employee.grade, func.count()).group_by(
+                Employee.track, Employee.grade
+            )
+        ).all()
+        entry = dict(
+            session.execute(
+                select(GradeHistory.grade, func.count())
+                .where(GradeHistory.source == "entry_grading")
+                .group_by(GradeHistory.grade)
+            ).all()
+        )
+        catalog = Catalog.for_session(session)
+    order = {(t, g): i for t in catalog.tracks for i, g in enumerate(catalog.grades(t))}
+    rows = sorted(counts, key=lambda r: (r[0], order.get((r[0], r[1]), 999)))
+    return [(t, g, n, entry.get(g, 0)) for t, g, n in rows]
+
+
+def summary_tables(rt: Runtime, org: SyntheticOrg, reports: list) -> list[Table]:
+    """Rich tables: what was imported, who is on which grade, which boundaries are covered."""
+    imported = Table(title="Imports / 导入")
+    for column in ("file", "rows", "changed", "details"):
+        imported.add_column(column)
+    for r in reports:
+        details = ", ".join(f"{v} {k}" for k, v in r.details.items() if v)
+        imported.add_row(r.file, str(r.rows), str(r.changed), details)
+
+    grades = Table(title="Employees by track and grade, as stored / 各职级人数（入库）")
+    for column in ("track", "grade", "employees", "of them entry-graded"):
+        grades.add_column(column)
+    for track, grade, count, entry in stored_grades(rt):
+        grades.add_row(track, grade, str(count), str(entry) if entry else "")
+
+    cases = Table(title="Data on both sides of the thresholds / 阈值两侧的数据")
+    for column in ("track", "profile", "employees"):
+        cases.add_column(column)
+    tracks = {e["employee_id"]: e["track"] for e in org.employees}
+    profiles = Counter((tracks[eid], p) for eid, (_, p) in org.profiles.items())
+    for (track, profile), count in sorted(profiles.items()):
+        cases.add_row(track, profile, str(count))
+    return [imported, grades, cases]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo``."""
+
+    @app.command("demo")
+    def demo(
+        folder: Path = typer.Option(Path("demo-output"), "--folder", help="Where the demo works."),
+        employees: int = typer.Option(300, "--employees", min=2, help="Size of the synthetic org."),
+        seed: int = typer.Option(
+            7, "--seed", help="Seed of the synthetic org (same seed, same org)."
+        ),
+        period: str = typer.Option("2026Q3", "--period", help="The quarter the cycles evaluate."),
+    ) -> None:
+        """Generate a synthetic org, import it, and run its cycles when available."""
+        url = prepare(folder)
+        rt = bootstrap(url, actor="demo")
+        try:
+            result = initialise(rt, rt.now())
+            console.print(f"[green]database ready[/] {url} (go-live {result['go_live']})")
+            org = generate_org(employees, ("sales", "cs"), seed=seed, period=period)
+            console.print(
+                f"generated {len(org.employees)} employees on sales and cs with "
+                f"{len(org.metrics)} metric values for {org.previous.id} and {org.period.id}"
+            )
+            reports = run_imports(rt, org, folder)
+            for table in summary_tables(rt, org, reports):
+                console.print(table)
+        finally:
+            rt.engine.dispose()
+
+        if cycles_available():
+            console.print(
+                "[yellow]The cycle services are installed, but the demo does not run them yet: "
+                "it stops after the import. No decision was made or shown.[/]"
+            )
+        else:
+            console.print(
+                "[yellow]The cycle services are not installed yet: the demo stops after the "
+                "import. No decision was made or shown.[/]"
+            )
+        console.print(
+            f"\nWhere to look next:\n"
+            f"  • the files: {folder}/employees.csv, metrics.csv, vacancies.csv\n"
+            f"  • the database: {url}\n"
+            f"  • try: promoflow --db {url} import metrics {folder}/metrics.csv   (0 changed)\n"
+            f"  • docs/getting-started.md and docs/data-model.md",
+            highlight=False,
+        )
