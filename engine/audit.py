@@ -28,7 +28,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, column, insert, select, table, text, update
+from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
 from promoflow.engine.models.audit import AuditEvent, AuditHead
@@ -243,23 +243,43 @@ def head_mac(seq: int, head_hash: str, key: bytes | None) -> str | None:
     return hmac.new(key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+def _cursor(session: Session):
+    """A plain client-side cursor on the session's connection, inside its transaction.
+
+    The chain is written at driver level: no per-row binding for 100k events, and no
+    execution options a caller left on the connection (a ``yield_per`` read makes every
+    later statement a server-side cursor on PostgreSQL, which cannot UPDATE or executemany).
+    """
+    return session.connection().connection.driver_connection.cursor()
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _sql(statement: str, sqlite: bool) -> str:
+    return statement.replace("%s", "?") if sqlite else statement
+
+
 def lock_chain(session: Session) -> None:
     """Take the chain's lock for the rest of this transaction (see the module docstring)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
-    elif dialect == "sqlite":
+    if _is_sqlite(session):
         # a write as the transaction's first statement waits (busy timeout) for the lock
-        session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq))
+        _cursor(session).execute("UPDATE audit_head SET seq = seq WHERE id = ?", (HEAD_ID,))
+    else:
+        _cursor(session).execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_ID,))
 
 
 def chain_head(session: Session) -> tuple[int, str, bool]:
     """(last seq, last hash, head row exists) as recorded in ``audit_head``."""
-    head = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).first()
+    sqlite = _is_sqlite(session)
+    cursor = _cursor(session)
+    cursor.execute(_sql("SELECT seq, hash FROM audit_head WHERE id = %s", sqlite), (HEAD_ID,))
+    head = cursor.fetchone()
     if head is not None:
-        return head.seq, head.hash, True
-    stored = session.execute(select(_EVENTS.c.seq).limit(1)).first()
-    if stored is not None:
+        return int(head[0]), head[1], True
+    cursor.execute("SELECT seq FROM audit_events LIMIT 1")
+    if cursor.fetchone() is not None:
         raise IntegrityError_(
             "the audit head is missing although events exist: the trail was tampered with; "
             "run `promoflow audit verify`"
@@ -267,14 +287,27 @@ def chain_head(session: Session) -> tuple[int, str, bool]:
     return 0, GENESIS, False
 
 
+def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists: bool) -> None:
+    sqlite = _is_sqlite(session)
+    utc = at.astimezone(UTC)
+    stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
+    mac = head_mac(seq, head_hash, audit_key())
+    if exists:
+        statement = "UPDATE audit_head SET seq = %s, hash = %s, mac = %s, updated_at = %s "
+        statement += "WHERE id = %s"
+    else:
+        statement = "INSERT INTO audit_head (seq, hash, mac, updated_at, id) "
+        statement += "VALUES (%s, %s, %s, %s, %s)"
+    _cursor(session).execute(_sql(statement, sqlite), (seq, head_hash, mac, stored, HEAD_ID))
+
+
 def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
     """Straight to the driver (COPY on PostgreSQL): 100k events must not wait on binding."""
-    connection = session.connection()
+    cursor = _cursor(session)
     if sqlite or len(rows) < 50:
-        connection.exec_driver_sql(_INSERT_SQL[sqlite], rows)
+        cursor.executemany(_INSERT_SQL[sqlite], rows)
         return
     names = ", ".join(f'"{c}"' for c in _COLUMNS)
-    cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -357,16 +390,7 @@ def record_many(session: Session, events: Iterable[Event]) -> int:
             )
         )
     _bulk_insert(session, rows, sqlite)
-    values = {
-        "seq": seq,
-        "hash": prev,
-        "mac": head_mac(seq, prev, audit_key()),
-        "updated_at": pending[-1].at,
-    }
-    if has_head:
-        session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(**values))
-    else:
-        session.execute(insert(_HEAD).values(id=HEAD_ID, **values))
+    _move_head(session, seq, prev, pending[-1].at, has_head)
     return len(rows)
 
 

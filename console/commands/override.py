@@ -1,9 +1,201 @@
-"""Command group `override` (see INTERCHANGE.md); filled in by its feature."""
+"""``promoflow override …``: HR overruling a decision, and ``override approve|reject|list``.
+
+The acting person is the global ``--actor`` (or ``PROMOFLOW_ACTOR``); their roles come from
+the stored users (``promoflow user add NAME --role hr_officer``). Every command needs
+``--reason``. Grade-changing overrides wait for a different ``hr_manager`` to approve.
+"""
 
 from __future__ import annotations
 
+import json
+
 import typer
+from rich.table import Table
+
+from promoflow.console.commands._context import console, parse_time, runtime
+from promoflow.engine import overrides
+
+REASON = typer.Option(..., "--reason", "-r", help="Why the rule's decision is overruled.")
+NOW = typer.Option(None, "--now", metavar="T", help="Act as if it were this time (ISO 8601).")
+
+
+def _done(o) -> None:
+    status = {
+        "proposed": "[yellow]proposed[/]: waits for a different hr_manager to approve",
+        "approved": "[green]approved[/] and applied",
+        "rejected": "[red]rejected[/]",
+    }[o.status]
+    console.print(
+        f"override #{o.id} {o.kind} for {o.employee_id}"
+        + (f" in {o.cycle_id}" if o.cycle_id else "")
+        + f": {status}",
+        highlight=False,
+    )
+
+
+def _propose(ctx: typer.Context, kind: str, now: str | None, **fields) -> None:
+    rt = runtime(ctx)
+    with rt.sessions() as session, session.begin():
+        o = overrides.propose(session, now=parse_time(now, rt), actor=rt.actor, kind=kind, **fields)
+    _done(o)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the CLI (none yet)."""
+    """Add the ``override`` command group."""
+    group = typer.Typer(
+        help="Overrule a rule decision (reason required; grades need four eyes).",
+        no_args_is_help=True,
+    )
+    app.add_typer(group, name="override")
+
+    @group.command("force-promotion")
+    def force_promotion(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(..., help="Cycle, e.g. sales-2026Q3."),
+        employee: str = typer.Argument(..., help="Employee id."),
+        reason: str = REASON,
+        to_grade: str | None = typer.Option(None, "--to-grade", help="Default: one grade up."),
+        effective: str | None = typer.Option(None, "--effective", help="YYYY-MM-DD."),
+        now: str | None = NOW,
+    ) -> None:
+        """Promote although the rules did not."""
+        params = {"to_grade": to_grade, "effective": effective}
+        _propose(ctx, "force_promotion", now, cycle_id=cycle, employee_id=employee,
+                 reason=reason, params=params)  # fmt: skip
+
+    @group.command("block-promotion")
+    def block_promotion(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(...),
+        employee: str = typer.Argument(...),
+        reason: str = REASON,
+        now: str | None = NOW,
+    ) -> None:
+        """Keep the grade although the rules promoted."""
+        _propose(ctx, "block_promotion", now, cycle_id=cycle, employee_id=employee, reason=reason)
+
+    @group.command("cancel-demotion")
+    def cancel_demotion(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(...),
+        employee: str = typer.Argument(...),
+        reason: str = REASON,
+        now: str | None = NOW,
+    ) -> None:
+        """Keep the grade although the rules demoted."""
+        _propose(ctx, "cancel_demotion", now, cycle_id=cycle, employee_id=employee, reason=reason)
+
+    @group.command("change-demotion")
+    def change_demotion(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(...),
+        employee: str = typer.Argument(...),
+        to_grade: str = typer.Option(..., "--to-grade", help="The grade to demote to instead."),
+        reason: str = REASON,
+        effective: str | None = typer.Option(None, "--effective", help="YYYY-MM-DD."),
+        now: str | None = NOW,
+    ) -> None:
+        """Demote to another grade than the rules said."""
+        _propose(ctx, "change_demotion", now, cycle_id=cycle, employee_id=employee,
+                 reason=reason, params={"to_grade": to_grade, "effective": effective})  # fmt: skip
+
+    @group.command("set-grade")
+    def set_grade(
+        ctx: typer.Context,
+        employee: str = typer.Argument(...),
+        grade: str = typer.Argument(..., help="The grade to set."),
+        reason: str = REASON,
+        cycle: str | None = typer.Option(None, "--cycle", help="The cycle it concerns, if any."),
+        effective: str | None = typer.Option(None, "--effective", help="YYYY-MM-DD."),
+        now: str | None = NOW,
+    ) -> None:
+        """Set an employee's grade outright."""
+        _propose(ctx, "set_grade", now, cycle_id=cycle, employee_id=employee, reason=reason,
+                 params={"to_grade": grade, "effective": effective})  # fmt: skip
+
+    @group.command("record-result")
+    def record_result(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(...),
+        employee: str = typer.Argument(...),
+        stage: str = typer.Argument(..., help="written_test, interview or probation_review."),
+        value: str = typer.Argument(..., help="A score, pass or fail."),
+        reason: str = REASON,
+        now: str | None = NOW,
+    ) -> None:
+        """Record a result that was missing at its deadline (moves the case at once)."""
+        _propose(ctx, "record_result", now, cycle_id=cycle, employee_id=employee, reason=reason,
+                 params={"stage": stage, "value": value})  # fmt: skip
+
+    @group.command("end-probation")
+    def end_probation(
+        ctx: typer.Context,
+        cycle: str = typer.Argument(...),
+        employee: str = typer.Argument(...),
+        reason: str = REASON,
+        now: str | None = NOW,
+    ) -> None:
+        """End a probation (cleared, or retained after a dismissal review)."""
+        _propose(ctx, "end_probation", now, cycle_id=cycle, employee_id=employee, reason=reason)
+
+    @group.command("approve")
+    def approve(
+        ctx: typer.Context,
+        override_id: int = typer.Argument(...),
+        note: str | None = typer.Option(None, "--note", "--reason", help="Why (optional)."),
+        now: str | None = NOW,
+    ) -> None:
+        """Approve a proposed override (an hr_manager other than its proposer) and apply it."""
+        rt = runtime(ctx)
+        with rt.sessions() as session, session.begin():
+            o = overrides.approve(
+                session, override_id, now=parse_time(now, rt), actor=rt.actor, note=note
+            )
+        _done(o)
+
+    @group.command("reject")
+    def reject(
+        ctx: typer.Context,
+        override_id: int = typer.Argument(...),
+        note: str = typer.Option(..., "--reason", "--note", help="Why it is rejected."),
+        now: str | None = NOW,
+    ) -> None:
+        """Reject a proposed override; the rule's decision stands."""
+        rt = runtime(ctx)
+        with rt.sessions() as session, session.begin():
+            o = overrides.reject(
+                session, override_id, now=parse_time(now, rt), actor=rt.actor, note=note
+            )
+        _done(o)
+
+    @group.command("list")
+    def list_(
+        ctx: typer.Context,
+        cycle: str | None = typer.Option(None, "--cycle"),
+        status: str | None = typer.Option(None, "--status", help="proposed|approved|rejected"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    ) -> None:
+        """Overrides with the rule's decision beside each."""
+        rt = runtime(ctx)
+        with rt.sessions() as session:
+            rows = [overrides.override_record(o) for o in overrides.list_overrides(
+                session, cycle, status)]  # fmt: skip
+        if as_json:
+            for row in rows:
+                print(json.dumps(row, ensure_ascii=False))
+            return
+        table = Table(title=f"overrides ({len(rows)})")
+        for name in ("#", "kind", "status", "cycle", "employee", "rule", "override", "reason",
+                     "proposed by", "decided by"):  # fmt: skip
+            table.add_column(name, overflow="fold")
+        for r in rows:
+            rule = r["rule_decision"] or {}
+            effect = r["effect"] or {}
+            table.add_row(
+                str(r["id"]), r["kind"], r["status"], r["cycle_id"] or "", r["employee_id"],
+                f"{rule.get('outcome', '')} {rule.get('to_grade', '')}".strip(),
+                f"{effect.get('outcome', '')} {effect.get('to_grade', '')}".strip()
+                or json.dumps(effect, ensure_ascii=False),
+                r["reason"], r["proposed_by"], r["decided_by"] or "",
+            )  # fmt: skip
+        console.print(table)

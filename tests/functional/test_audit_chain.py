@@ -355,3 +355,12 @@ def test_a_bulk_write_reads_back_through_the_model_exactly(rt):
     assert last.reason == "score 86.50 ≥ 80 (299)" and last.before is None
     report = verify(rt)
     assert report.ok and report.events == 300
+
+
+def test_appends_work_on_a_connection_an_earlier_read_left_streaming(rt):
+    """Bulk readers may set ``yield_per`` on the session's connection; appends must not care."""
+    with rt.sessions() as s, s.begin():
+        s.connection().execution_options(yield_per=100)
+        record(s, "decision", "system", T0, employee_id="E1")
+        record_many(s, [Event("decision", "system", T0, employee_id=f"E{i}") for i in range(60)])
+    assert verify(rt).ok and verify(rt).events == 61

@@ -1,0 +1,64 @@
+"""`promoflow override …` as HR types it: the acting person is --actor, roles are stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from promoflow.console.cli import app
+from promoflow.errors import AccessDenied
+from tests.functional.audit_seed import CYCLE, seed_cycle
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cycle_db(rt, db_url, tmp_path):
+    seed_cycle(rt, tmp_path)
+    return db_url
+
+
+def cli(db_url, actor, *args):
+    return runner.invoke(app, ["--db", db_url, "--actor", actor, "override", *args])
+
+
+def test_a_demotion_is_cancelled_by_two_managers_and_listed_beside_the_rule(cycle_db):
+    proposed = cli(cycle_db, "mia", "cancel-demotion", CYCLE, "E05", "--reason", "季度内病假")
+    assert proposed.exit_code == 0, proposed.output
+    assert (
+        "override #1 cancel_demotion for E05" in proposed.output and "proposed" in proposed.output
+    )
+
+    own = cli(cycle_db, "mia", "approve", "1")
+    assert isinstance(own.exception, AccessDenied)
+    assert "four eyes" in str(own.exception)
+
+    approved = cli(cycle_db, "max", "approve", "1", "--note", "sick-leave certificate seen")
+    assert approved.exit_code == 0, approved.output
+    assert "approved" in approved.output
+
+    listed = cli(cycle_db, "olivia", "list", "--json")
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert row["rule_decision"]["outcome"] == "demoted"
+    assert row["effect"]["outcome"] == "unchanged"
+    assert (row["proposed_by"], row["decided_by"], row["status"]) == ("mia", "max", "approved")
+
+
+def test_the_reason_option_is_mandatory(cycle_db):
+    result = cli(cycle_db, "olivia", "block-promotion", CYCLE, "E02")
+    assert result.exit_code == 2
+    assert "--reason" in result.output
+
+
+def test_an_empty_reason_is_refused_with_a_clear_message(cycle_db):
+    result = cli(cycle_db, "olivia", "block-promotion", CYCLE, "E02", "--reason", " ")
+    assert "needs a reason" in str(result.exception)
+
+
+def test_a_missing_result_is_recorded_in_one_step(cycle_db):
+    result = cli(cycle_db, "olivia", "record-result", CYCLE, "E03", "written_test", "pass",
+                 "--reason", "business school sent it late")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "approved and applied" in result.output

@@ -1,0 +1,168 @@
+"""Overrides: a reason always, roles from the stored users, four eyes for grades."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from promoflow.engine import overrides
+from promoflow.engine.audit_verify import verify_chain
+from promoflow.engine.models import (
+    AuditEvent,
+    Case,
+    Decision,
+    Employee,
+    GradeHistory,
+    Override,
+    StageResult,
+)
+from promoflow.errors import AccessDenied, InputError, TransitionError
+from tests.functional.audit_seed import CYCLE, TZ, seed_cycle
+
+NOW = datetime(2026, 10, 9, 10, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def cycle_rt(rt, tmp_path):
+    seed_cycle(rt, tmp_path)
+    return rt
+
+
+def propose(rt, actor="olivia", **fields):
+    fields = {"cycle_id": CYCLE, **fields}
+    with rt.sessions() as s, s.begin():
+        return overrides.propose(s, now=NOW, actor=actor, **fields)
+
+
+def decide(rt, verb, override_id, actor, note=None):
+    with rt.sessions() as s, s.begin():
+        return getattr(overrides, verb)(s, override_id, now=NOW, actor=actor, note=note)
+
+
+def count(rt, model, *where):
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_an_override_without_a_reason_is_refused_and_nothing_is_written(cycle_rt, reason):
+    events = count(cycle_rt, AuditEvent)
+    with pytest.raises(InputError, match="needs a reason"):
+        propose(cycle_rt, employee_id="E05", kind="cancel_demotion", reason=reason)
+    assert count(cycle_rt, Override) == 0
+    assert count(cycle_rt, AuditEvent) == events
+
+
+def test_a_grade_override_approved_by_its_own_proposer_is_refused(cycle_rt):
+    o = propose(cycle_rt, "mia", employee_id="E05", kind="cancel_demotion", reason="大客户续约")
+    with pytest.raises(AccessDenied, match="four eyes") as refused:
+        decide(cycle_rt, "approve", o.id, "mia")
+    assert "'mia' proposed it and may not approve it" in str(refused.value)
+    with cycle_rt.sessions() as s:
+        assert s.get(Override, o.id).status == "proposed"
+        assert s.get(Employee, "E05").grade == "S5"
+
+
+def test_a_second_manager_approves_and_the_grade_changes_beside_the_kept_rule_decision(cycle_rt):
+    o = propose(cycle_rt, "olivia", employee_id="E05", kind="change_demotion",
+                reason="only one grade lower is excessive; S5 → S4 confirmed by panel",
+                params={"to_grade": "S3"})  # fmt: skip
+    assert o.status == "proposed" and o.changes_grade
+    approved = decide(cycle_rt, "approve", o.id, "max", note="checked the file")
+    assert approved.status == "approved" and approved.decided_by == "max"
+    with cycle_rt.sessions() as s:
+        assert s.get(Employee, "E05").grade == "S3"
+        history = s.scalars(select(GradeHistory).where(GradeHistory.source == "override")).one()
+        assert (history.previous_grade, history.grade) == ("S5", "S3")
+        assert history.effective_from == date(2026, 10, 9)
+        decision = s.scalars(select(Decision).where(Decision.employee_id == "E05")).one()
+        assert (decision.outcome, decision.to_grade) == ("demoted", "S4")  # the rule's, kept
+        stored = s.get(Override, o.id)
+        assert stored.rule_decision["outcome"] == "demoted"
+        assert stored.rule_decision["to_grade"] == "S4"
+        kinds = list(
+            s.scalars(
+                select(AuditEvent.kind).where(AuditEvent.employee_id == "E05").order_by(
+                    AuditEvent.seq)
+            )
+        )  # fmt: skip
+        assert kinds[-3:] == ["override_proposed", "override_approved", "grade_change"]
+        assert verify_chain(s).ok
+
+
+def test_an_hr_officer_may_propose_but_not_approve(cycle_rt):
+    o = propose(cycle_rt, "olivia", employee_id="E02", kind="block_promotion", reason="投诉调查中")
+    with pytest.raises(AccessDenied, match="needs the role hr_manager"):
+        decide(cycle_rt, "approve", o.id, "olivia")
+
+
+@pytest.mark.parametrize("who", ["vic", "nobody"])
+def test_viewers_and_unknown_names_may_not_propose(cycle_rt, who):
+    with pytest.raises(AccessDenied, match="may not propose"):
+        propose(cycle_rt, who, employee_id="E05", kind="cancel_demotion", reason="x")
+
+
+def test_an_override_that_does_not_fit_the_decision_is_refused(cycle_rt):
+    with pytest.raises(InputError, match="outcome promoted; employee E05 has outcome 'demoted'"):
+        propose(cycle_rt, employee_id="E05", kind="block_promotion", reason="why not")
+    with pytest.raises(InputError, match="not a grade of track sales"):
+        propose(cycle_rt, employee_id="E05", kind="change_demotion", reason="r",
+                params={"to_grade": "S99"})  # fmt: skip
+    with pytest.raises(InputError, match="unknown override kind"):
+        propose(cycle_rt, employee_id="E05", kind="promote_everyone", reason="r")
+
+
+def test_a_rejected_override_changes_nothing_and_needs_a_reason(cycle_rt):
+    o = propose(cycle_rt, employee_id="E02", kind="block_promotion", reason="pending complaint")
+    with pytest.raises(InputError, match="rejection needs a reason"):
+        decide(cycle_rt, "reject", o.id, "mia")
+    rejected = decide(cycle_rt, "reject", o.id, "mia", note="complaint closed without finding")
+    assert rejected.status == "rejected"
+    with pytest.raises(TransitionError, match="already rejected"):
+        decide(cycle_rt, "approve", o.id, "max")
+    assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
+
+
+def test_recording_a_missing_result_takes_one_person_and_moves_the_case(cycle_rt):
+    o = propose(cycle_rt, "olivia", employee_id="E01", kind="record_result",
+                reason="笔试成绩单迟交 / late transcript",
+                params={"stage": "written_test", "value": "75"})  # fmt: skip
+    assert o.status == "approved" and not o.changes_grade
+    with cycle_rt.sessions() as s:
+        case = s.scalars(select(Case).where(Case.employee_id == "E01")).one()
+        assert case.state == "test_passed"
+        result = s.scalars(select(StageResult).where(StageResult.employee_id == "E01")).one()
+        assert (result.value, result.passed) == ("75", True)
+        assert verify_chain(s).ok
+
+
+def test_a_result_the_case_cannot_take_is_refused_at_proposal(cycle_rt):
+    with pytest.raises(TransitionError, match="takes no interview result now"):
+        propose(cycle_rt, employee_id="E01", kind="record_result", reason="r",
+                params={"stage": "interview", "value": "pass"})  # fmt: skip
+    assert count(cycle_rt, Override) == 0
+
+
+def test_set_grade_needs_no_cycle_and_still_four_eyes(cycle_rt):
+    o = propose(cycle_rt, "mia", cycle_id=None, employee_id="E07", kind="set_grade",
+                reason="grading error at hire", params={"to_grade": "S6",
+                                                        "effective": "2026-11-01"})  # fmt: skip
+    with pytest.raises(AccessDenied):
+        decide(cycle_rt, "approve", o.id, "mia")
+    decide(cycle_rt, "approve", o.id, "max")
+    with cycle_rt.sessions() as s:
+        employee = s.get(Employee, "E07")
+        assert (employee.grade, employee.grade_since) == ("S6", date(2026, 11, 1))
+
+
+def test_overrides_for_cycle_shows_the_rule_and_the_override_side_by_side(cycle_rt):
+    o = propose(cycle_rt, "olivia", employee_id="E06", kind="block_promotion", reason="r1")
+    decide(cycle_rt, "approve", o.id, "mia")
+    with cycle_rt.sessions() as s:
+        found = overrides.overrides_for_cycle(s, CYCLE)
+        assert list(found) == ["E06"]
+        assert found["E06"][0]["effect"]["outcome"] == "unchanged"
+        assert found["E06"][0]["status"] == "approved"
+        assert list(overrides.effective_overrides(s, CYCLE)) == ["E06"]
