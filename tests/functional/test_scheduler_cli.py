@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -95,3 +96,28 @@ def test_status_before_anything_fired_shows_go_live_and_what_comes_next(db_url, 
     assert "go-live: 2026-07-10 00:00" in result.output
     assert "failed: 0" in result.output
     assert "next 2026-07-20 09:00 sales-2026Q2 announce" in result.output
+
+
+def test_a_failing_milestone_exits_1_shows_in_status_and_waits_out_its_back_off(db_url, tmp_path):
+    pytest.importorskip("promoflow.engine.cycles")
+    CliRunner().invoke(app, ["--db", db_url, "init", "--start", "2026-07-01T00:00+08:00"])
+    # a calendar for a track no rule pack defines: opening its cycle fails for real
+    cal = calendar_file(tmp_path, {"ghost": CALENDARS["sales"] | {"cycles": ["quarter"]}})
+    result = invoke(db_url, "run-due", "--now", "2026-07-08T09:00+08:00", "--calendars", cal)
+    assert result.exit_code == 1
+    assert "FAILED   ghost-2026Q2 open (due 2026-07-08 09:00)" in result.output
+    assert "no rule pack for track 'ghost'" in result.output
+    assert "retry after 2026-07-08 09:01" in result.output
+
+    status = invoke(db_url, "status", "--now", "2026-07-08T09:00:30+08:00", "--calendars", cal)
+    assert "failed: 1" in status.output
+    assert "FAILED ghost-2026Q2 open (due 2026-07-08 09:00): 1 attempts" in status.output
+    assert "fired: 0" in status.output
+
+    again = invoke(db_url, "run-due", "--now", "2026-07-08T09:00:30+08:00", "--calendars", cal)
+    assert again.exit_code == 0
+    assert (
+        "waiting  ghost-2026Q2 open (due 2026-07-08 09:00) until 2026-07-08 09:01" in again.output
+    )
+    later = invoke(db_url, "run-due", "--now", "2026-07-08T09:05+08:00", "--calendars", cal)
+    assert later.exit_code == 1 and "retry after 2026-07-08 09:07" in later.output
