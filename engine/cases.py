@@ -100,7 +100,7 @@ class Moves:
         for row in final.values():
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
         for rows in by_shape.values():
-            session.execute(update(Case), rows)
+            executemany(session, update(Case), rows)
         events = [
             Event(
                 kind="case_transition",
@@ -119,6 +119,17 @@ class Moves:
         ]
         record_many(session, events)
         return len(events)
+
+
+def executemany(session: Session, statement, rows: list[dict[str, Any]]) -> None:
+    """One bulk statement over ``rows``, never on a streaming cursor.
+
+    A ``yield_per`` read earlier in the transaction (facts loading) may leave the session's
+    connection streaming, and psycopg refuses executemany on a server-side cursor.
+    """
+    if rows:
+        session.connection().execution_options(yield_per=None, stream_results=False)
+        session.execute(statement, rows)
 
 
 def load_refs(

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, record_many
-from promoflow.engine.cases import CaseRef, Moves, load_refs
+from promoflow.engine.cases import CaseRef, Moves, executemany, load_refs
 from promoflow.engine.cycles import (
     EFFECTIVE,
     effective_date,
@@ -165,7 +165,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     if rows:
         # Core executemany (the ORM splits rows whose NULLs differ), then one SELECT for the
         # ids: RETURNING over insertmanyvalues is quadratic on SQLite at 100k rows
-        session.execute(insert(Case.__table__), rows)
+        executemany(session, insert(Case.__table__), rows)
     ids = dict(
         session.execute(
             select(Case.employee_id, Case.id).where(Case.cycle_id == cycle.cycle_id)
@@ -410,7 +410,7 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
             notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, ref.kind, params))
     moves.write(session, now, actor)
     if history:
-        session.execute(insert(GradeHistory.__table__), history)
+        executemany(session, insert(GradeHistory.__table__), history)
     counts = moves.counts()
     counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
     return counts
@@ -547,7 +547,7 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
         )
     moves.write(session, now, actor)
     if updates:
-        session.execute(update(Employee), updates)
+        executemany(session, update(Employee), updates)
     record_many(session, events)
     return {**moves.counts(), "grade_changes": len(updates)}
 
@@ -626,7 +626,7 @@ def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor:
                 )
             )
     if results:
-        session.execute(insert(StageResult.__table__), results)
+        executemany(session, insert(StageResult.__table__), results)
     moves.write(session, now, actor)
     return {**moves.counts(), "notices": queue(session, notices, now, actor)}
 

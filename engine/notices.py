@@ -21,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, record_many
+from promoflow.engine.cases import executemany
 from promoflow.engine.models import Notice
 
 TEMPLATES = Path(__file__).parent / "templates" / "notices"
@@ -132,6 +133,6 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
             )
         )
     if rows:
-        session.execute(insert(Notice.__table__), rows)
+        executemany(session, insert(Notice.__table__), rows)
         record_many(session, events)
     return len(rows)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from promoflow.engine.cases import CaseRef, Moves, load_refs
+from promoflow.engine.cases import CaseRef, Moves, executemany, load_refs
 from promoflow.engine.cycles import done_steps, pack_of, parse_cycle_id, probation_month
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
 from promoflow.engine.models import Cycle, Decision, Employee, StageResult
@@ -183,7 +183,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             )
         )
     if results:
-        session.execute(insert(StageResult.__table__), results)
+        executemany(session, insert(StageResult.__table__), results)
     moved = 0
     for items in by_cycle.values():
         moved += _move(ctx, items)
