@@ -427,7 +427,6 @@ def build_facts(
     values = load_metrics(
         session,
         [p.employee_id for p in people],
-        tracks,
         window.period_ids(),
         settings.metric_names(),
     )
