@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from promoflow.scheduler.calendar import (
     MilestoneSpec,
     calendar_of,
     milestones_between,
+    milestones_of_cycle,
 )
 
 log = logging.getLogger("promoflow.scheduler")
@@ -150,8 +151,6 @@ def due(session: Session, now: datetime, calendars: Mapping[str, CalendarSpec]) 
 def _first_milestone_at(
     calendars: Mapping[str, CalendarSpec], planned: list[Milestone]
 ) -> dict[str, datetime]:
-    from promoflow.scheduler.calendar import milestones_of_cycle
-
     first: dict[str, datetime] = {}
     for m in planned:
         if m.cycle_id not in first:
@@ -318,8 +317,6 @@ def status(
     upcoming: int = 5,
 ) -> Status:
     """Failures waiting to retry, the latest firings, what is due now and what comes next."""
-    from datetime import timedelta
-
     rows = list(firings(session).values())
     started = go_live(session)
     fired = sorted((r for r in rows if r.status == FIRED), key=lambda r: r.fired_at)
