@@ -33,6 +33,15 @@ KINDS = (
 )
 
 
+def kind_labels() -> dict[str, dict[str, str]]:
+    """Each override kind's name in Chinese and English, as the overrides service names it."""
+    try:
+        from promoflow.engine.overrides import KINDS as SERVICE_KINDS
+    except ImportError:
+        return {k: {"zh": k, "en": k} for k in KINDS}
+    return {k: {"zh": v.zh or k, "en": v.en or k} for k, v in SERVICE_KINDS.items()}
+
+
 def _override_row(o: Any) -> dict[str, Any]:
     return {
         "id": o.id,
@@ -126,7 +135,7 @@ def override_form(
         principal,
         cycle_id=cycle_id,
         d=detail,
-        kinds=KINDS,
+        kinds=kind_labels(),
         error=None,
         form={},
     )
@@ -151,7 +160,7 @@ def override_submit(
     error = None
     if not reason.strip():
         error = "override.reason_required"
-    elif kind not in KINDS:
+    elif kind not in kind_labels():
         error = f"unknown override kind {kind!r}"
     else:
         try:
@@ -180,7 +189,7 @@ def override_submit(
             status_code=422,
             cycle_id=cycle_id,
             d=detail,
-            kinds=KINDS,
+            kinds=kind_labels(),
             error=error,
             form=form,
         )
