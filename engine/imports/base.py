@@ -30,9 +30,11 @@ from promoflow.engine.imports.problems import RowErrors
 from promoflow.engine.imports.reader import Table
 
 #: Amount columns are Numeric(20, 6): more would be rounded by the database and a
-#: re-import of the same file would then look like a change.
+#: re-import of the same file would then look like a change. SQLite keeps Numeric as a
+#: double, which holds 15 significant digits exactly: more are refused for the same reason.
 MAX_DECIMALS = 6
 MAX_INTEGER_DIGITS = 14
+MAX_DIGITS = 15
 QUANTUM = Decimal(1).scaleb(-MAX_DECIMALS)
 #: rows per bulk statement; also the step of the progress bar
 CHUNK = 10000
@@ -116,6 +118,8 @@ def parse_decimal(text: str) -> Decimal:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS and value != value.quantize(QUANTUM):
         raise ValueError(f"{text!r} has more than {MAX_DECIMALS} decimal places")
+    if len(value.normalize().as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(f"{text!r} has more than {MAX_DIGITS} significant digits")
     return value + 0  # drops a negative zero's sign
 
 

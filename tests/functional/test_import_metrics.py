@@ -256,3 +256,23 @@ def test_any_malformed_metric_row_is_refused_and_nothing_is_written(
     error = refused(staffed, "metrics", write_csv(tmp_path / "m.csv", METRIC_HEADER, rows))
     assert {p.line for p in error.problems} == {position + 2}
     assert _values(staffed) == {}
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(
+        st.decimals(min_value=0, max_value=10**8, places=6, allow_nan=False),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_valid_value_is_stored_exactly_and_reimports_as_unchanged(staffed, tmp_path, values):
+    rows = [["E0002", f"2025-{i + 1:02d}", "sales_actual", str(v)] for i, v in enumerate(values)]
+    path = write_csv(tmp_path / "m.csv", METRIC_HEADER, rows)
+    do_import(staffed, "metrics", path)
+    stored = _values(staffed)
+    for i, v in enumerate(values):
+        assert stored[("E0002", f"2025-{i + 1:02d}", "sales_actual")] == v
+    assert do_import(staffed, "metrics", path).changed == 0
