@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select
 
 from promoflow.engine.models.scheduling import FAILED, FIRED, MilestoneFiring
 from promoflow.engine.scheduling import load_calendars
@@ -214,3 +216,24 @@ def test_a_year_of_the_bundled_packs_fires_every_step_of_every_track_once_in_ord
     ]
     assert per_cycle["cs-2026Q2"] == ["open", "announce", "effective", "probation_review"]
     assert per_cycle["cs_rating-2026H1"] == ["open", "announce", "effective"]
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # state is reset below
+)
+@given(
+    wakeups=st.lists(st.integers(0, 180 * 24 * 60), max_size=5).map(sorted),
+)
+def test_any_pattern_of_downtime_fires_each_milestone_once_in_calendar_order(live, wakeups):
+    with live.engine.begin() as conn:
+        conn.execute(delete(log_table))
+        conn.execute(delete(MilestoneFiring.__table__))
+    small = {"sales": CALENDARS["sales"], "cs": CALENDARS["cs"]}
+    start, end = at("2026-01-01T00:00"), at("2026-06-30T00:00")
+    for minutes in wakeups:
+        run_due(live.sessions, start + timedelta(minutes=minutes), record_action, small)
+    run_due(live.sessions, end, record_action, small)
+    expected = milestones_between(small, start + timedelta(seconds=1), end)
+    assert logged(live) == [(m.cycle_id, m.milestone) for m in expected]
