@@ -135,6 +135,9 @@ def evaluate_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) ->
     if not employees:
         return []
     facts = build_facts(session, pack, cycle.period_id, employees)
+    # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
+    # every later statement would become a server-side cursor, which cannot INSERT.
+    session.connection().execution_options(yield_per=None, stream_results=False)
     for employee in employees:
         facts[employee.employee_id]["grade"] = employee.grade
     results = evaluate_facts(pack, facts, cycle.period_id)
