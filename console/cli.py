@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "user",
     "serve",
     "demo",
+    "replay",
+    "whatif",
 )
 
 app = typer.Typer(
