@@ -8,6 +8,9 @@ comparing with the floor are not timed as part of the cycle.
 from __future__ import annotations
 
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -60,15 +63,35 @@ class Clock:
     is what a user waits (and, on PostgreSQL, includes the server's work).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, profile_dir: Path | None = None) -> None:
         self.phases: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}
+        self.profile_dir = profile_dir
 
     def time(self, name: str, fn: Callable[[], Any]) -> Any:
+        if self.profile_dir is not None:
+            return self._profiled(name, fn)
         start, cpu = time.perf_counter(), time.process_time()
         result = fn()
         self.phases[name] = round(self.phases.get(name, 0.0) + time.perf_counter() - start, 3)
         self.cpu[name] = round(self.cpu.get(name, 0.0) + time.process_time() - cpu, 3)
+        self.peak_mb[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        return result
+
+    def _profiled(self, name: str, fn: Callable[[], Any]) -> Any:
+        from pyinstrument import Profiler  # dev-only: pip install pyinstrument
+
+        profiler = Profiler(interval=0.002)
+        start, cpu = time.perf_counter(), time.process_time()
+        profiler.start()
+        result = fn()
+        profiler.stop()
+        self.phases[name] = round(time.perf_counter() - start, 3)
+        self.cpu[name] = round(time.process_time() - cpu, 3)
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        text_ = profiler.output_text(unicode=True, color=False, show_all=False)
+        (self.profile_dir / f"{name}.txt").write_text(text_)
         return result
 
 
@@ -101,10 +124,10 @@ def measure(n: int, db: str, profile: str | None = None) -> dict:
 
 
 def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) -> dict:
-    clock = Clock()
+    clock = Clock(Path(profile) if profile else None)
     times = pipeline.milestone_times(CYCLE)
     clock.time("setup", lambda: pipeline.initialise(rt, times["open"]))
-    files = clock.time("generate", lambda: pipeline.write_org(n, folder, PERIOD))
+    files = clock.time("generate", lambda: _generate(n, folder))
 
     for kind, path in files.items():
         clock.time(
@@ -113,10 +136,7 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         )
     import_s = sum(v for k, v in clock.phases.items() if k.startswith("import_"))
 
-    if profile:
-        _profiled(clock, rt, times, profile)
-    else:
-        clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
+    clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
     open_s = clock.phases["open"]
 
     opened = clock.time("export_open", lambda: pipeline.export(rt, CYCLE))
@@ -171,20 +191,25 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         "states_announce": dict(Counter(line["state"] for line in announced)),
         "phases_s": clock.phases,
         "phases_cpu_s": clock.cpu,
+        "peak_rss_after_mb": clock.peak_mb,
         "differences": differences,
+    }
+
+
+def _generate(n: int, folder: Path) -> dict[str, Path]:
+    """The org's CSV files, written by ``bench.generate`` in a separate process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.generate", str(n), str(folder), PERIOD],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    return {
+        kind: Path(path) for kind, path in (line.split("\t") for line in proc.stdout.splitlines())
     }
 
 
 def _before(when: datetime) -> datetime:
     """An hour before a deadline: when the results arrive."""
     return when - timedelta(hours=1)
-
-
-def _profiled(clock: Clock, rt: Runtime, times: dict, target: str) -> None:
-    from pyinstrument import Profiler
-
-    profiler = Profiler(interval=0.005)
-    profiler.start()
-    clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
-    profiler.stop()
-    Path(target).write_text(profiler.output_text(unicode=True, color=False, show_all=False))

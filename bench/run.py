@@ -119,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", default=",".join(map(str, DEFAULT_N)), help="sizes, e.g. 1000,10000")
     parser.add_argument("--db", default=None, help="sqlite, postgresql or both (comma-separated)")
     parser.add_argument("--out", default=str(RESULTS), help="where to write the JSON results")
-    parser.add_argument("--profile", default=None, help="write a pyinstrument profile of open here")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="write a pyinstrument profile of each phase into this folder",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(x.replace("_", "")) for x in args.n.split(",") if x.strip()]

@@ -1,0 +1,54 @@
+"""``make bench`` in miniature: a whole cycle at N=200 on SQLite, agreeing with the floor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import exponent, table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_bench_runs_a_whole_cycle_at_n_200_and_the_engine_agrees_with_the_floor(tmp_path):
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--n", "200", "--db", "sqlite", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(result) >= {"machine", "when", "exponent", "runs"}
+    [run] = result["runs"]
+    assert run["n"] == 200 and run["db"] == "sqlite"
+    assert run["decisions_match"] is True, run.get("differences")
+    assert run["evaluated"] > 100  # most of the org sits in the quarterly grades S3–S9
+    assert run["outcomes_open"].get("promoted", 0) > 0
+    assert run["outcomes_open"].get("demoted", 0) > 0
+    for key in ("import_s", "open_s", "announce_s", "cycle_s", "floor_open_s", "peak_rss_mb"):
+        assert run[key] > 0, key
+    assert run["cycle_s"] >= run["import_s"] + run["open_s"] + run["announce_s"]
+    assert "| 200 | sqlite |" in proc.stdout
+
+
+def test_exponent_is_the_log_log_slope_of_cycle_time_against_n():
+    linear = [{"n": n, "cycle_s": n / 1000} for n in (1000, 10_000, 100_000)]
+    quadratic = [{"n": n, "cycle_s": (n / 1000) ** 2} for n in (1000, 10_000, 100_000)]
+    assert exponent(linear) == 1.0
+    assert exponent(quadratic) == 2.0
+    assert exponent(linear[:1]) is None
+
+
+def test_the_table_shows_a_mismatch_loudly():
+    run = {"n": 1000, "db": "sqlite", "decisions_match": False, "cycle_s": 1.5}
+    assert "**NO**" in table([run])
+    assert "1,000" in table([run])
