@@ -105,8 +105,14 @@ def check_extra_cells(ctx: ImportContext) -> None:
             )
 
 
+#: the common case, plainly within every limit: at most 9 + 6 digits, no sign, no exponent
+_PLAIN_NUMBER = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
+
+
 def parse_decimal(text: str) -> Decimal:
     """An exact number from a cell; ValueError with a plain reason when it is not one."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -115,8 +121,10 @@ def parse_decimal(text: str) -> Decimal:
         raise ValueError(f"{text!r} is not a finite number")
     if value.adjusted() >= MAX_INTEGER_DIGITS:
         raise ValueError(f"{text!r} is too large")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_DECIMALS and value != value.quantize(QUANTUM):
+    _, digits, exponent = value.as_tuple()
+    if exponent >= -MAX_DECIMALS and len(digits) <= MAX_DIGITS:
+        return value + 0  # the common case, decided without normalising
+    if exponent < -MAX_DECIMALS and value != value.quantize(QUANTUM):
         raise ValueError(f"{text!r} has more than {MAX_DECIMALS} decimal places")
     if len(value.normalize().as_tuple().digits) > MAX_DIGITS:
         raise ValueError(f"{text!r} has more than {MAX_DIGITS} significant digits")

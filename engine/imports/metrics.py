@@ -185,7 +185,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             metrics.c.metric.in_(sorted({k[2] for k in plan.values})),
         )
         for id_, employee_id, period_id, metric, value in session.execute(query):
-            stored[(employee_id, period_id, metric)] = (id_, plain(value))
+            stored[(employee_id, period_id, metric)] = (id_, value)
 
     inserts, updates, revisions, events = [], [], [], []
     for key, value in plan.values.items():
@@ -202,7 +202,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
                 }
             )
         elif old[1] != value:
-            metric_id, old_value = old
+            metric_id, old_value = old[0], plain(old[1])
             updates.append({"id": metric_id, "value": value, "import_id": ctx.import_id})
             revisions.append(
                 {
