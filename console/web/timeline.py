@@ -28,7 +28,7 @@ def _calendars(session: Session):
         return {}
 
 
-def upcoming(session: Session, now: datetime, days: int = 45, limit: int = 8) -> list[dict]:
+def upcoming(session: Session, now: datetime, days: int = 100, limit: int = 8) -> list[dict]:
     """The next milestones of every track within ``days``, soonest first."""
     calendars = _calendars(session)
     if not calendars:
