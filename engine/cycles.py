@@ -373,4 +373,12 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
                 "reasons": list(reasons or []),
             }
         )
+    # HR overrides beside the rule's decision (the fields above stay the rule's own); the
+    # key appears only on lines that have one, so other lines keep the exact shape
+    from promoflow.engine.overrides import overrides_for_cycle
+
+    by_employee = overrides_for_cycle(session, cid)
+    for line in out:
+        if line["employee_id"] in by_employee:
+            line["overrides"] = by_employee[line["employee_id"]]
     return out

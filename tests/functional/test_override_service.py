@@ -166,3 +166,17 @@ def test_overrides_for_cycle_shows_the_rule_and_the_override_side_by_side(cycle_
         assert found["E06"][0]["effect"]["outcome"] == "unchanged"
         assert found["E06"][0]["status"] == "approved"
         assert list(overrides.effective_overrides(s, CYCLE)) == ["E06"]
+
+
+def test_the_decisions_export_shows_the_rule_decision_and_the_override(cycle_rt):
+    from promoflow.engine.cycles import decisions_export
+
+    o = propose(cycle_rt, "olivia", employee_id="E02", kind="block_promotion", reason="投诉")
+    decide(cycle_rt, "approve", o.id, "mia")
+    with cycle_rt.sessions() as s:
+        lines = {line["employee_id"]: line for line in decisions_export(s, CYCLE)}
+    assert (lines["E02"]["outcome"], lines["E02"]["to_grade"]) == ("promoted", "S6")
+    (shown,) = lines["E02"]["overrides"]
+    assert (shown["kind"], shown["status"]) == ("block_promotion", "approved")
+    assert shown["effect"]["outcome"] == "unchanged"
+    assert "overrides" not in lines["E01"]  # lines without one keep the exact shape
