@@ -107,10 +107,12 @@ def register(app: typer.Typer) -> None:
                     "milestone": m.milestone,
                     "status": row.status,
                     "shifted_from": m.shifted_from.isoformat() if m.shifted_from else None,
+                    "note": m.note,
                 }
                 typer.echo(json.dumps(item, ensure_ascii=False))
             else:
                 note = f"  (moved from {_local(m.shifted_from, rt)})" if m.shifted_from else ""
+                note += f"  [{m.note}]" if m.note else ""
                 typer.echo(
                     f"{local:%Y-%m-%d}  {local:%H:%M}  {m.track:<12} {m.cycle_id:<20} "
                     f"{m.milestone:<17} {row.status}{note}"
