@@ -291,30 +291,41 @@ def evaluate(node: Node, facts: Mapping[str, object]) -> bool | None:
     return None if any(r is None for r in results) else False
 
 
-def deciding(node: Node, facts: Mapping[str, object]) -> list[Compare]:
-    """The comparisons that settle the condition's value: why it is true, false or unknown."""
-    result = evaluate(node, facts)
+def settle(node: Node, facts: Mapping[str, object]) -> tuple[bool | None, list[Compare]]:
+    """The condition's value and the comparisons that settle it: why it is true, false or
+    unknown (all parts of a true ``and`` / false ``or``, else the first deciding part, or
+    every unknown part)."""
     if isinstance(node, Compare):
-        return [node]
+        value = facts.get(node.fact)
+        return (None if value is None else compare(value, node.op, node.value)), [node]
+    results = [settle(part, facts) for part in node.parts]
+    values = [r[0] for r in results]
+    if isinstance(node, All):
+        result = False if False in values else (None if None in values else True)
+        everything = result is True
+    else:
+        result = True if True in values else (None if None in values else False)
+        everything = result is False
     out: list[Compare] = []
-    settled_all = isinstance(node, All) and result is True
-    if settled_all or (isinstance(node, Any_) and result is False):
-        for part in node.parts:
-            out.extend(deciding(part, facts))
-        return out
-    for part in node.parts:
-        if evaluate(part, facts) is result:
-            out.extend(deciding(part, facts))
-            if result is not None:
+    for value, why in results:
+        if everything or value is result:
+            out.extend(why)
+            if not everything and result is not None:
                 break
-    return out
+    return result, out
+
+
+def deciding(node: Node, facts: Mapping[str, object]) -> list[Compare]:
+    """The comparisons that settle the condition's value (see :func:`settle`)."""
+    return settle(node, facts)[1]
 
 
 def missing_facts(node: Node, facts: Mapping[str, object]) -> list[str]:
     """The missing facts that leave the condition unknown (empty when it is decided)."""
-    if evaluate(node, facts) is not None:
+    value, why = settle(node, facts)
+    if value is not None:
         return []
-    return [c.fact for c in deciding(node, facts) if facts.get(c.fact) is None]
+    return [c.fact for c in why if facts.get(c.fact) is None]
 
 
 def render(node: Node, top: bool = True) -> str:
