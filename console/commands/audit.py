@@ -89,7 +89,9 @@ def register(app: typer.Typer) -> None:
         with rt.sessions() as session:
             events = find_events(session, flt, limit=limit, newest=True)
         table = Table(title=f"audit events ({len(events)})", show_lines=False)
-        for name in ("#", "at", "actor", "kind", "subject", "cycle", "case", "change", "reason"):
+        for name in ("#", "at", "actor", "kind"):
+            table.add_column(name, no_wrap=True)
+        for name in ("subject", "cycle", "case", "change", "reason"):
             table.add_column(name, overflow="fold")
         for e in events:
             subject = e.subject or e.employee_id or ""
@@ -98,7 +100,7 @@ def register(app: typer.Typer) -> None:
                 change += _short(e.after, 30)
             table.add_row(
                 str(e.seq),
-                e.at.astimezone(rt.tz).isoformat(timespec="seconds"),
+                e.at.astimezone(rt.tz).strftime("%Y-%m-%d %H:%M:%S"),
                 e.actor,
                 e.kind,
                 subject,
