@@ -32,7 +32,7 @@ class Cli:
             raise AssertionError(
                 f"promoflow {' '.join(args)} exited {result.exit_code}: {result.output}"
                 f"{result.exception!r}"
-            )
+            ) from result.exception
         return result.output
 
     def csv(self, name: str, header: list[str], rows: list[list]) -> str:
