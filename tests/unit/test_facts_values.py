@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Context, Decimal
 from fractions import Fraction
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from promoflow.engine.facts_values import EmployeeMetrics, mean, tidy, weighted_sum
@@ -207,3 +207,21 @@ def test_half_composite_with_a_missing_component_names_it():
     m = EmployeeMetrics({("2026H2", "knowledge"): D(70)})
     assert m.composite(H2, weights) is None
     assert m.missing == ["2026H2 communication"]
+
+
+amounts = st.decimals(min_value=0, max_value=10**8, places=6, allow_nan=False, allow_infinity=False)
+marks = st.decimals(min_value=0, max_value=2, places=4, allow_nan=False, allow_infinity=False)
+
+
+@given(amounts, amounts.filter(lambda t: t > 0), marks)
+@example(D(80), D(100), D("0.8"))
+@example(D("80.01"), D(100), D("0.8001"))
+@example(D("79.999999"), D(100), D("0.8"))
+@example(D(1), D(3), D("0.3333"))
+def test_attainment_compares_with_any_mark_as_the_exact_fraction_does(actual, target, mark):
+    m = EmployeeMetrics({("2026Q3", "sales_actual"): actual, ("2026Q3", "sales_target"): target})
+    attainment = m.attainment(Q3)
+    exact = Fraction(actual) / Fraction(target)
+    assert (attainment > mark) == (exact > Fraction(mark))
+    assert (attainment < mark) == (exact < Fraction(mark))
+    assert (attainment == mark) == (exact == Fraction(mark))
