@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import typer
+from sqlalchemy import select
 
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine import cycles
@@ -132,3 +133,82 @@ def register(app: typer.Typer) -> None:
             console.print(f"  failed {key}: {error}", highlight=False, markup=False)
         if report.failed:
             raise typer.Exit(1)
+
+
+def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
+    """Run every step of a cycle at its calendar time, importing synthetic stage results.
+
+    For ``promoflow demo``: the results of written tests and interviews are what a business
+    school would send, generated deterministically from the employee id (a demo org has no
+    real ones) and imported through the real ``results`` import. Prints each step and
+    returns the decisions export.
+    """
+    import csv
+    import hashlib
+    from pathlib import Path
+
+    from promoflow.engine.imports import run_import
+    from promoflow.engine.models import Case
+    from promoflow.rules.periods import parse_period
+
+    cid = cycles.cycle_id(*cycles.parse_cycle_id(cycle))
+    track, period_id = cycles.parse_cycle_id(cid)
+    with rt.sessions() as session:
+        pack = cycles.active_pack(session, track)
+    period = parse_period(period_id)
+
+    def synthetic_results(stage: str, state: str, when) -> None:
+        with rt.sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(Case.employee_id).where(Case.cycle_id == cid, Case.state == state)
+                )
+            )
+        if not ids:
+            return
+        path = Path(folder) / f"results-{cid}-{stage}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["employee_id", "cycle", "stage", "value"])
+            for eid in ids:
+                digest = int(hashlib.sha256(f"{eid}:{stage}".encode()).hexdigest(), 16)
+                if digest % 10 == 0:
+                    continue  # a result that never arrives: the case waits, flagged for HR
+                writer.writerow([eid, cid, stage, str(50 + digest % 50)])
+        with rt.sessions() as session, session.begin():
+            report = run_import(session, "results", path, when, actor)
+        console.print(f"  imported {report.rows} {stage} results from {path.name}", highlight=False)
+
+    for step in cycles.steps_of(pack):
+        when = cycles.milestone_time(pack, period, step)
+        with rt.sessions() as session, session.begin():
+            report = cycles.run_milestone(session, cid, step, when, actor)
+        _print_report(report)
+        stages = tuple(pack.stages)
+        if step == "open" and stages:
+            synthetic_results(stages[0], "test_notified", when)
+        if step == "interview_notice" and len(stages) > 1:
+            synthetic_results(stages[1], "interview_notified", when)
+    with rt.sessions() as session:
+        return cycles.decisions_export(session, cid)
+
+
+def moved_table(rows: list[dict], title: str):
+    """A Rich table of who moved (or waits) and why, for the demo."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("employee", "from → to", "outcome", "case state", "why"):
+        table.add_column(column)
+    for r in rows:
+        if r["outcome"] == "unchanged" and not r["review"]:
+            continue
+        why = "; ".join(r["reasons"])
+        table.add_row(
+            r["employee_id"],
+            f"{r['from_grade']} → {r['to_grade']}",
+            r["outcome"] + (f" ({r['review']})" if r["review"] else ""),
+            r["state"] or "",
+            why,
+        )
+    return table
