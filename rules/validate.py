@@ -198,6 +198,8 @@ def _check_calendar(spec: schema.PackFile, problem) -> None:
 
 def _check_stages(spec: schema.PackFile, problem) -> None:
     for stage in spec.pass_marks:
+        if stage == "probation_review" and spec.probation:
+            continue  # the score that ends a probation (read at the probation_review milestone)
         if stage not in spec.stages:
             problem(("pass_marks", stage), f"pass mark for {stage!r}, which is not a stage")
     for stage in spec.stages:
