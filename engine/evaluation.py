@@ -142,7 +142,8 @@ def evaluate_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) ->
         facts[employee.employee_id]["grade"] = employee.grade
     results = evaluate_facts(pack, facts, cycle.period_id)
     ordered = [results[e.employee_id] for e in employees]
-    session.execute(insert(Decision), [_row(cycle, r, now) for r in ordered])
+    # Core executemany on the table: no RETURNING (quadratic over insertmanyvalues on SQLite)
+    session.execute(insert(Decision.__table__), [_row(cycle, r, now) for r in ordered])
     record_many(session, (_event(cycle, r, actor, now) for r in ordered))
     session.flush()
     return list(
