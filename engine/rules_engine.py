@@ -13,8 +13,8 @@ Pattern (see docs/rules.md, "How packs run on durable_rules"):
   salience, an ``otherwise`` rule on the always-present grade index. So every event is
   handled by exactly one rule. Measured here: an *unhandled* event
   (``MessageNotHandledException``) leaves a session that ``delete_state`` cannot remove
-  (it segfaults the process) and that counts against the 1,024-session limit, so at 100k
-  employees "no rule fired" must not be an exception. The hang reported for catch-all
+  (it segfaults the process); after 1,024 of them every ``post`` raises MemoryError, so at
+  100k employees "no rule fired" must not be an exception. The hang reported for catch-all
   rules comes from the ``$ex``/``$nex`` operators (reproduced); a plain comparison on a
   property every event carries does not hang.
 - Exact decimals travel as scaled integers: a value x is posted as
