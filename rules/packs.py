@@ -64,9 +64,12 @@ class PackRule:
         return {"demote": 0, "keep": 1, "set": 1, "promote": 2}[self.then]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pack:
-    """A validated rule pack; ``version`` is the sha256 of its text."""
+    """A validated rule pack; ``version`` is the sha256 of its text.
+
+    Two packs are equal (and hash alike) when their id and text are: the text is the pack.
+    """
 
     id: str
     version: str
@@ -89,6 +92,14 @@ class Pack:
     spec: schema.PackFile | None = field(default=None, repr=False, compare=False)
     #: memo of derived lookups (rules per cycle kind and grade, …); the pack itself is frozen
     memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pack):
+            return NotImplemented
+        return (self.id, self.version) == (other.id, other.version)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.version))
 
     @property
     def track(self) -> str:
