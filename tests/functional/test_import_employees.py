@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from promoflow.engine.models import AuditEvent, Employee, GradeHistory, ImportRun
@@ -256,3 +258,29 @@ def test_a_refused_reimport_leaves_the_stored_employees_untouched(rt, tmp_path):
     assert _employees(rt)["E0001"].grade == "S5"
     with rt.sessions() as session:
         assert session.scalars(select(ImportRun.file_name)).all() == ["a.csv"]
+
+
+BAD_CELLS = {
+    "employee_id": st.just(""),
+    "name": st.just(""),
+    "track": st.sampled_from(["", "Sales", "marketing", "cs_ops"]),
+    "grade": st.sampled_from(["S2", "S14", "s5", "高级", "5"]),
+    "grade_since": st.sampled_from(["", "2025-02-30", "2025-13-01", "10/01/2025", "soon"]),
+    "hire_date": st.sampled_from(["2025-00-10", "yesterday", "2025/02/29"]),
+    "position": st.sampled_from(["总监", "销售主管"]),  # unknown, or contradicting S5
+}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), position=st.integers(min_value=0, max_value=3))
+def test_any_malformed_employee_row_is_refused_and_nothing_is_written(rt, tmp_path, data, position):
+    column = data.draw(st.sampled_from(sorted(BAD_CELLS)))
+    row = ["E0100", "新人", "sales", "S5", "2025-10-01", "2024-01-01", "east", ""]
+    row[EMPLOYEE_HEADER.index(column)] = data.draw(BAD_CELLS[column])
+    rows = [*EMPLOYEES]
+    rows.insert(position, row)
+    error = refused(rt, "employees", write_csv(tmp_path / "e.csv", EMPLOYEE_HEADER, rows))
+    assert {p.line for p in error.problems} == {position + 2}
+    assert _employees(rt) == {}
