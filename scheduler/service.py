@@ -41,7 +41,8 @@ log = logging.getLogger("promoflow.scheduler")
 
 JOB_TABLE = "apscheduler_jobs"
 MILESTONE_JOB = "milestone:"
-HORIZON = timedelta(days=400)
+#: date jobs cover this far ahead; the hourly re-plan extends them
+HORIZON = timedelta(days=40)
 REPLAN_EVERY = timedelta(hours=1)
 
 _active: SchedulerService | None = None
@@ -168,7 +169,7 @@ class SchedulerService:
         self.replan()
 
     def replan(self) -> None:
-        """One date job per milestone in the coming year; drop jobs no longer planned.
+        """One date job per milestone of the coming weeks (HORIZON); drop jobs no longer planned.
 
         Best effort: a failure (database away, a job changed by another process) is logged
         and the hourly re-plan tries again; the run-due passes never depend on it.
@@ -206,7 +207,7 @@ class SchedulerService:
                 run_date=self._real(m.at),
             )
         if not planned:
-            log.warning("no milestones planned in the coming year: no track calendar found")
+            log.info("no milestone in the next %d days", HORIZON.days)
         else:
             first = min(planned.values(), key=lambda m: m.sort_key())
             log.info(

@@ -26,18 +26,8 @@ def cli(db_url, *args):
     return result.output
 
 
-def test_run_due_opens_and_carries_every_cycle_through_to_probation_review(
-    db_url, tmp_path, request
-):
+def test_run_due_opens_and_carries_every_cycle_through_to_probation_review(db_url, tmp_path):
     from promoflow.engine.synthetic import generate_org
-
-    if not db_url.startswith("sqlite"):
-        # engine/facts_load.py runs `connection.execution_options(yield_per=…)`, which in
-        # SQLAlchemy 2 changes the session's connection for good: every later bulk insert
-        # of the same transaction (the decisions) then fails on a server-side cursor.
-        request.applymarker(
-            pytest.mark.xfail(reason="facts_load leaves yield_per on the session connection")
-        )
 
     cli(db_url, "init", "--start", "2026-10-01T00:00+08:00")
     paths = generate_org(30, ("sales", "cs"), seed=7, period="2026Q3").write_csv(tmp_path)

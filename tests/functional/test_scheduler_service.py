@@ -39,7 +39,7 @@ def start_service(db_url: str, log: Path, lead: float) -> subprocess.Popen:
     )
 
 
-def wait_fired(rt, key, timeout: float = 30) -> MilestoneFiring | None:
+def wait_fired(rt, key, timeout: float = 60) -> MilestoneFiring | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with rt.sessions() as s:
@@ -64,7 +64,7 @@ def test_the_service_fires_a_near_future_milestone_at_its_time_then_exits_cleanl
     postgres = not db_url.startswith("sqlite")
     logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
     # on PostgreSQL two services run side by side; SQLite allows one
-    services = [start_service(db_url, log, lead=4) for log in logs[: 2 if postgres else 1]]
+    services = [start_service(db_url, log, lead=8) for log in logs[: 2 if postgres else 1]]
     try:
         row = wait_fired(rt, ("sales-2026Q3", "open"))
         assert row is not None, logs[0].read_text()
@@ -87,7 +87,7 @@ def test_the_service_fires_a_near_future_milestone_at_its_time_then_exits_cleanl
     finally:
         for service in services:
             service.send_signal(signal.SIGTERM)
-        codes = [service.wait(timeout=20) for service in services]
+        codes = [service.wait(timeout=30) for service in services]
     assert codes == [0] * len(services)
     for log in logs[: len(services)]:
         assert "received SIGTERM: stopping" in log.read_text()
