@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -41,12 +42,17 @@ def evaluate_facts(
 ) -> dict[str, DecisionResult]:
     """Decide for every employee from their facts (each dict must carry ``grade``)."""
     kind = cycle_kind(period_id)
+    typed: dict[str, Mapping[str, object]] = {}
     for employee_id, facts in facts_by_employee.items():
         grade = facts.get("grade")
+        if grade is None:
+            raise InputError(f"employee {employee_id}: the facts carry no 'grade'")
         if grade not in pack.grades:
             raise InputError(
                 f"employee {employee_id}: grade {grade!r} is not a grade of track {pack.id}"
             )
+        typed[employee_id] = _typed(pack, employee_id, facts)
+    facts_by_employee = typed
     if engine == "durable":
         cases = [(e, str(f["grade"]), f) for e, f in facts_by_employee.items()]
         verdicts = rules_engine.verdicts(pack, kind, cases)
@@ -61,6 +67,32 @@ def evaluate_facts(
         e: decide(pack, kind, e, str(f["grade"]), f, period_id, verdicts.get(e, Verdict("none")))
         for e, f in facts_by_employee.items()
     }
+
+
+def _typed(pack: Pack, employee_id: str, facts: Mapping[str, object]) -> Mapping[str, object]:
+    """Facts as the rules compare them: stored strings ("79.5", "3", "true") become exact
+    Decimals, ints and bools, so a decision's stored facts can be evaluated again."""
+    if not any(isinstance(facts.get(name), str) for name in pack.facts):
+        return facts
+    out = dict(facts)
+    for name, spec in pack.facts.items():
+        raw = out.get(name)
+        if not isinstance(raw, str):
+            continue
+        try:
+            if spec.type == "bool":
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError(raw)
+                out[name] = raw.lower() == "true"
+            elif spec.type == "int":
+                out[name] = int(raw)
+            else:
+                out[name] = Decimal(raw)
+        except (ValueError, InvalidOperation) as exc:
+            raise InputError(
+                f"employee {employee_id}: fact {name} = {raw!r} is not a {spec.type}"
+            ) from exc
+    return out
 
 
 def _row(cycle: Cycle, result: DecisionResult, now: datetime) -> dict:

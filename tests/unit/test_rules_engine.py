@@ -218,3 +218,19 @@ def test_more_employees_than_durable_rules_keeps_sessions_for_all_evaluate():
     durable = evaluate_facts(pack, facts, "2026Q3")
     plain = evaluate_facts(pack, facts, "2026Q3", engine="plain")
     assert durable == plain
+
+
+def test_stored_fact_strings_are_evaluated_as_exact_values():
+    stored = {"grade": "S5", **{k: str(v) for k, v in SALES_OK.items()}}
+    d = evaluate_facts(PACKS["sales"], {"E1": stored}, "2026Q3")["E1"]
+    assert (d.outcome, d.to_grade) == ("promoted", "S6")
+    assert d.facts["attainment_q"] == "0.8001"
+
+
+def test_facts_without_a_grade_or_with_a_bad_value_are_refused_by_name():
+    from promoflow.errors import InputError
+
+    with pytest.raises(InputError, match="E1: the facts carry no 'grade'"):
+        evaluate_facts(PACKS["sales"], {"E1": {"score_q": D(80)}}, "2026Q3")
+    with pytest.raises(InputError, match="fact score_q = 'abc' is not a decimal"):
+        evaluate_facts(PACKS["sales"], {"E1": {"grade": "S5", "score_q": "abc"}}, "2026Q3")
