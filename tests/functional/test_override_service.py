@@ -180,3 +180,19 @@ def test_the_decisions_export_shows_the_rule_decision_and_the_override(cycle_rt)
     assert (shown["kind"], shown["status"]) == ("block_promotion", "approved")
     assert shown["effect"]["outcome"] == "unchanged"
     assert "overrides" not in lines["E01"]  # lines without one keep the exact shape
+
+
+def test_a_forced_promotion_goes_one_grade_up_after_a_second_manager_approves(cycle_rt):
+    o = propose(cycle_rt, "olivia", employee_id="E07", kind="force_promotion",
+                reason="达成率统计口径错误 / attainment miscounted")  # fmt: skip
+    assert o.effect == {"outcome": "promoted", "from_grade": "S5", "to_grade": "S6"}
+    with cycle_rt.sessions() as s:
+        assert s.get(Employee, "E07").grade == "S5"  # nothing happens before approval
+    decide(cycle_rt, "approve", o.id, "max")
+    with cycle_rt.sessions() as s:
+        assert s.get(Employee, "E07").grade == "S6"
+
+
+def test_ending_a_probation_needs_a_probation_case(cycle_rt):
+    with pytest.raises(TransitionError, match="needs a probation case"):
+        propose(cycle_rt, employee_id="E05", kind="end_probation", reason="r")
