@@ -14,9 +14,10 @@ from functools import lru_cache
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from promoflow.engine import rules_engine
 from promoflow.engine.audit import record
 from promoflow.engine.models import PackVersion
-from promoflow.errors import NotFoundError
+from promoflow.errors import NotFoundError, PackError, Problem
 from promoflow.rules.packs import Pack, bundled_packs, load_pack_text
 
 
@@ -25,11 +26,23 @@ def _parse(pack_id: str, version: str, source: str) -> Pack:
     return load_pack_text(source, f"{pack_id}@{version[:12]}")
 
 
+def ensure_compiles(pack: Pack) -> None:
+    """Compile the pack's rulesets in durable_rules now, so a pack the engine refuses (too
+    many rules, …) is refused at load time rather than when a cycle opens."""
+    for kind in pack.cycle_kinds:
+        try:
+            rules_engine.compiled(pack, kind)
+        except rules_engine.EngineError as exc:
+            problem = Problem(f"the rule engine cannot compile the {kind} rules: {exc}", pack.file)
+            raise PackError(f"{pack.file}: the rule engine refused the pack", [problem]) from exc
+
+
 def store_pack(session: Session, pack: Pack, now: datetime, actor: str) -> PackVersion:
     """Store a validated pack and make it the active version of its track (idempotent).
 
     A version already stored and active changes nothing and writes no audit event.
     """
+    ensure_compiles(pack)
     row = session.scalar(
         select(PackVersion).where(
             PackVersion.pack_id == pack.id, PackVersion.version == pack.version

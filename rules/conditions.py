@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 
 #: the decimal places a threshold may have (scaled-integer exactness depends on it)
 MAX_PLACES = 6
+#: thresholds stay below this (the engine compares 64-bit integers of value × 2·10⁶)
+MAX_MAGNITUDE = Decimal(10) ** 12
 
 NUMERIC_TYPES = frozenset({"int", "decimal", "percent"})
 FACT_TYPES = NUMERIC_TYPES | {"bool"}
@@ -217,6 +219,8 @@ class _Parser:
             return Compare(fact, "==", bool(value) if op == "==" else not value)
         if kind != "num":
             raise ConditionSyntaxError(f"{fact} is a number: compare it with a number", col)
+        if abs(value) >= MAX_MAGNITUDE:
+            raise ConditionSyntaxError(f"{_literal(value)} is too large for a threshold", col)
         if value.as_tuple().exponent < -MAX_PLACES:
             raise ConditionSyntaxError(
                 f"{_literal(value)} has more than {MAX_PLACES} decimal places", col

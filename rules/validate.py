@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from promoflow.errors import Problem
 from promoflow.rules import schema
 from promoflow.rules.conditions import (
+    MAX_MAGNITUDE,
     MAX_PLACES,
     All,
     Compare,
@@ -247,6 +248,8 @@ def _check_bands(
             problem(
                 path, f"band {band.grade}: from {band.from_} must be below to {band.to}", bands.id
             )
+        if max(abs(band.from_), abs(band.to)) >= MAX_MAGNITUDE:
+            problem(path, f"band {band.grade}: edges must stay below 10¹²", bands.id)
         if not (_places_ok(band.from_) and _places_ok(band.to)):
             problem(path, f"band {band.grade}: more than {MAX_PLACES} decimal places", bands.id)
         if band.include_to and i != len(ranges) - 1:

@@ -40,8 +40,14 @@ def check(file: str = typer.Argument(..., help="Rule pack YAML file to validate.
             typer.echo(str(problem))
         typer.echo(f"{len(problems)} problem(s)")
         raise typer.Exit(2) from None
+    from promoflow.engine.packs import ensure_compiles
+
     lines = line_map(pack.source)
     failed = []
+    try:
+        ensure_compiles(pack)
+    except PackError as error:
+        failed.extend(error.problems)
     for i, run in enumerate(run_examples(pack)):
         if not run.passed:
             msg = f"example {run.example.name!r}: " + "; ".join(run.differences)

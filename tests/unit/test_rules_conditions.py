@@ -74,6 +74,7 @@ def test_a_misspelt_fact_is_refused_with_a_suggestion_and_its_position():
         ("flag >= 1", "true or false"),
         ("score_q == true", "is a number"),
         ("score_q >= 80.1234567", "more than 6 decimal places"),
+        ("score_q >= 1000000000000", "too large for a threshold"),
         ("(score_q >= 80", "missing ')'"),
         ("score_q >= 80 80", "expected 'and' or 'or'"),
         ("score_q >= 80; drop", "unexpected character"),
