@@ -364,3 +364,24 @@ def test_appends_work_on_a_connection_an_earlier_read_left_streaming(rt):
         record(s, "decision", "system", T0, employee_id="E1")
         record_many(s, [Event("decision", "system", T0, employee_id=f"E{i}") for i in range(60)])
     assert verify(rt).ok and verify(rt).events == 61
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_events_append_in_bulk_and_verify(rt):
+    """The trail must not be the bottleneck of a 100k-employee cycle (docs/audit.md)."""
+    import time
+
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("one backend is enough for the scale check; bulk COPY is covered above")
+    events = [
+        Event("decision", "system", T0, employee_id=f"E{i:06d}", cycle_id="sales-2026Q3",
+              after={"outcome": "unchanged", "facts": {"score_q": Decimal("79.99")}})
+        for i in range(100_000)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    with rt.sessions() as s, s.begin():
+        assert record_many(s, events) == 100_000
+    written = time.perf_counter() - started
+    report = verify(rt)
+    assert report.ok and report.events == 100_000
+    assert written < 60, f"100k events took {written:.1f} s to append"
