@@ -6,6 +6,7 @@ Each command parses, calls one service in one transaction, and prints what it di
 from __future__ import annotations
 
 import json
+import time
 
 import typer
 from sqlalchemy import select
@@ -181,9 +182,11 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
 
     for step in cycles.steps_of(pack):
         when = cycles.milestone_time(pack, period, step)
+        started = time.perf_counter()
         with rt.sessions() as session, session.begin():
             report = cycles.run_milestone(session, cid, step, when, actor)
         _print_report(report)
+        console.print(f"  ({time.perf_counter() - started:.1f} s)", highlight=False)
         stages = tuple(pack.stages)
         if step == "open" and stages:
             synthetic_results(stages[0], "test_notified", when)

@@ -420,3 +420,52 @@ def test_a_later_milestone_runs_the_earlier_ones_still_due(packs_loaded):
     assert report.steps == ["test_due", "interview_notice", "interview_due", "announce"]
     with d.rt.sessions() as session:
         assert session.scalar(select(func.count()).select_from(CycleMilestone)) == 5
+
+
+def test_a_department_decides_a_dismissal_review_through_a_case_trigger(packs_loaded):
+    from promoflow.engine.cases import trigger
+
+    d = Driver(packs_loaded, False)
+
+    def seed(session):
+        create_cycle(session, CS_Q, at("2026-10-08T09:00"))
+        employee(session, "C9", "cs", CS_GRADES[1])
+        session.flush()
+        decide(session, CS_Q, "C9", "demoted", CS_GRADES[1], CS_GRADES[0], probation=True)
+
+    d.step(seed)
+    d.step(cycles.run_milestone, CS_Q, "open", at("2026-10-08T09:00"), "scheduler")
+    d.step(cycles.run_milestone, CS_Q, "announce", at("2026-10-20T09:00"), "scheduler")
+    rows = [{"employee_id": "C9", "cycle": CS_Q, "stage": "probation_review", "value": "fail"}]
+    with pytest.raises(InputError, match="1 bad row"):  # not on probation before it takes effect
+        d.step(import_results, rows, "early.csv", at("2026-10-25T09:00"), "hr")
+    d.step(cycles.run_milestone, CS_Q, "effective", at("2026-11-01T00:00"), "scheduler")
+    d.step(import_results, rows, "review.csv", at("2026-12-01T09:00"), "hr")
+    assert d.states(CS_Q) == {"C9": "dismissal_review"}
+    with d.rt.sessions() as session, session.begin():
+        case = session.scalars(select(Case).where(Case.employee_id == "C9")).one()
+        with pytest.raises(TransitionError, match="allowed: dismiss, retain"):
+            trigger(session, case, "announce", at("2026-12-10T09:00"), "dept")
+        assert trigger(
+            session, case, "retain", at("2026-12-10T09:00"), "dept", reason="部门审核保留"
+        ) == ("retained")
+    with d.rt.sessions() as session:
+        last = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.kind == "case_transition")
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+        assert (last.actor, last.before, last.after["state"], last.reason) == (
+            "dept",
+            {"state": "dismissal_review"},
+            "retained",
+            "部门审核保留",
+        )
+        assert (
+            session.scalar(
+                select(func.count()).where(
+                    Notice.employee_id == "C9", Notice.kind == "dismissal_review"
+                )
+            )
+            == 1
+        )

@@ -40,7 +40,7 @@ def _walk(spec, steps):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_random_trigger_sequences_never_leave_the_declared_states(spec, data):
     triggers = st.sampled_from([*spec.triggers(), "no_such_trigger"])
