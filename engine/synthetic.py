@@ -328,3 +328,43 @@ def _vacancies(org, rng, catalog: Catalog, tracks: tuple[str, ...]) -> None:
                     "open": str(rng.choice((0, 0, 1, 1, 2))),
                 }
             )
+
+
+def stage_results(
+    cycle: str, employee_ids: list[str], stages: tuple[str, ...], *, seed: int = 0
+) -> list[dict[str, str]]:
+    """``results.csv`` rows for the invited employees of a cycle, one per stage.
+
+    Written tests sit on both sides of the pass mark (exactly 60, 59.99, and spread
+    40–100); interviews are scores the same way, or ``pass``/``fail`` for some. A few
+    employees get no row for the last stage, so the case must wait for HR.
+    """
+    rng = random.Random(f"{seed}:{cycle}")
+    rows = []
+    for employee_id in employee_ids:
+        missing_last = rng.random() < 0.05
+        for index, stage in enumerate(stages):
+            if missing_last and index == len(stages) - 1:
+                continue
+            roll = rng.random()
+            if roll < 0.08:
+                value = "60"
+            elif roll < 0.14:
+                value = "59.99"
+            elif stage == "interview" and roll < 0.3:
+                value = rng.choice(("pass", "pass", "fail"))
+            else:
+                value = _fmt(_d(rng, 40, 100))
+            rows.append(
+                {"employee_id": employee_id, "cycle": cycle, "stage": stage, "value": value}
+            )
+    return rows
+
+
+def results_csv_text(rows: list[dict[str, str]]) -> str:
+    """Stage result rows as ``results.csv`` text."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS["results"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

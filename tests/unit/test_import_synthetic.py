@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from promoflow.engine.imports.catalog import Catalog
-from promoflow.engine.synthetic import generate_org
+from promoflow.engine.synthetic import generate_org, results_csv_text, stage_results
 from promoflow.rules.periods import months_in_grade, parse_period
 
 
@@ -94,3 +94,15 @@ def test_the_csv_files_hold_the_interchange_columns(tmp_path):
     )
     assert paths["metrics"].read_text("utf-8").splitlines()[0] == "employee_id,period,metric,value"
     assert paths["vacancies"].read_text("utf-8").splitlines()[0] == "org_unit,position,open"
+
+
+def test_stage_results_straddle_the_pass_mark_and_leave_some_cases_waiting():
+    ids = [f"E{i:06d}" for i in range(300)]
+    rows = stage_results("sales-2026Q3", ids, ("written_test", "interview"), seed=1)
+    assert rows == stage_results("sales-2026Q3", ids, ("written_test", "interview"), seed=1)
+    values = {r["value"] for r in rows}
+    assert {"60", "59.99", "pass", "fail"} <= values
+    per_employee = Counter(r["employee_id"] for r in rows)
+    assert set(per_employee.values()) == {1, 2}  # some lack their interview result
+    text = results_csv_text(rows)
+    assert text.splitlines()[0] == "employee_id,cycle,stage,value"
