@@ -56,14 +56,33 @@ def pass_mark(stage: str, pass_marks: dict[str, Decimal] | None) -> Decimal:
     raise ValueError(f"no pass mark for stage {stage!r}")
 
 
-def competency_score(ratings: dict[str, Decimal]) -> Decimal:
-    """Weighted average of competency ratings; core competencies (§5) count twice."""
+def competency_weights(models) -> dict[str, Decimal]:
+    """Competency name (id, Chinese or English) → weight, from a pack's competency models."""
+    out: dict[str, Decimal] = {}
+    for model in (models or {}).values():
+        for c in model.competencies:
+            for name in (c.id, c.zh, c.en):
+                out.setdefault(name, Decimal(c.weight))
+    return out
+
+
+def competency_score(
+    ratings: dict[str, Decimal], weights: dict[str, Decimal] | None = None
+) -> Decimal:
+    """Weighted average of competency ratings, with the pack's weights when it has any,
+    else POLICY.md §5's default: the core five count twice."""
     if not ratings:
         raise ValueError("no competency ratings")
     total = Decimal(0)
     weight = Decimal(0)
     for name, rating in ratings.items():
-        w = Decimal(2) if name in CORE_COMPETENCIES else Decimal(1)
+        if weights:
+            if name not in weights:
+                known = ", ".join(sorted(n for n in weights if n.isascii()))
+                raise ValueError(f"unknown competency {name!r} (known: {known})")
+            w = weights[name]
+        else:
+            w = Decimal(2) if name in CORE_COMPETENCIES else Decimal(1)
         total += w * rating
         weight += w
     return total / weight
@@ -91,8 +110,16 @@ def parse_ratings(text: str) -> dict[str, Decimal]:
     return ratings
 
 
-def judge(stage: str, value: str, pass_marks: dict[str, Decimal] | None = None) -> Verdict:
-    """Read one recorded result; raises ValueError with a sentence for HR if it is unreadable."""
+def judge(
+    stage: str,
+    value: str,
+    pass_marks: dict[str, Decimal] | None = None,
+    weights: dict[str, Decimal] | None = None,
+) -> Verdict:
+    """Read one recorded result; raises ValueError with a sentence for HR if it is unreadable.
+
+    ``weights`` are the pack's competency weights (:func:`competency_weights`) for results
+    given as ratings."""
     text = value.strip()
     if not text:
         raise ValueError("value is empty: give a score, pass or fail")
@@ -102,7 +129,7 @@ def judge(stage: str, value: str, pass_marks: dict[str, Decimal] | None = None) 
     mark = pass_mark(stage, pass_marks)
     if "=" in text or ":" in text or "：" in text:
         ratings = parse_ratings(text)
-        score = competency_score(ratings)
+        score = competency_score(ratings, weights)
         return Verdict(stage, text, score, score >= mark, mark, tuple(ratings.items()))
     try:
         score = Decimal(text)

@@ -140,7 +140,12 @@ def validate(ctx: ImportContext) -> Plan:
             )
             continue
         try:
-            verdict = guards.judge(stage, value, dict(info.pack.pass_marks))
+            verdict = guards.judge(
+                stage,
+                value,
+                dict(info.pack.pass_marks),
+                guards.competency_weights(getattr(info.pack, "competency_models", None)),
+            )
         except ValueError as exc:
             errors.add(row.line, "value", str(exc))
             continue

@@ -85,3 +85,14 @@ def test_allocation_never_exceeds_headcount_and_every_winner_outranks_every_lose
     assert len(winners) + len(losers) == len(cands)
     ordered = rank(cands)
     assert ordered[: len(winners)] == winners
+
+
+def test_competency_ratings_use_the_pack_weights_by_id_chinese_or_english_name():
+    from promoflow.rules.packs import bundled_packs
+
+    weights = guards.competency_weights(bundled_packs()["sales"].competency_models)
+    by_id = guards.judge("interview", "communication=50;teamwork=80", weights=weights)
+    by_zh = guards.judge("interview", "沟通能力=50;团队协作=80", weights=weights)
+    assert by_id.score == by_zh.score == Decimal(60)
+    with pytest.raises(ValueError, match="unknown competency 'charm'"):
+        guards.judge("interview", "charm=90", weights=weights)
