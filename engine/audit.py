@@ -21,6 +21,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -244,13 +245,14 @@ def head_mac(seq: int, head_hash: str, key: bytes | None) -> str | None:
 
 
 def _cursor(session: Session):
-    """A plain client-side cursor on the session's connection, inside its transaction.
+    """A plain client-side cursor on the session's connection, inside its transaction
+    (closed when the ``with`` block ends).
 
     The chain is written at driver level: no per-row binding for 100k events, and no
     execution options a caller left on the connection (a ``yield_per`` read makes every
     later statement a server-side cursor on PostgreSQL, which cannot UPDATE or executemany).
     """
-    return session.connection().connection.driver_connection.cursor()
+    return closing(session.connection().connection.driver_connection.cursor())
 
 
 def _is_sqlite(session: Session) -> bool:
@@ -263,23 +265,26 @@ def _sql(statement: str, sqlite: bool) -> str:
 
 def lock_chain(session: Session) -> None:
     """Take the chain's lock for the rest of this transaction (see the module docstring)."""
-    if _is_sqlite(session):
-        # a write as the transaction's first statement waits (busy timeout) for the lock
-        _cursor(session).execute("UPDATE audit_head SET seq = seq WHERE id = ?", (HEAD_ID,))
-    else:
-        _cursor(session).execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_ID,))
+    with _cursor(session) as cursor:
+        if _is_sqlite(session):
+            # a write as the transaction's first statement waits (busy timeout) for the lock
+            cursor.execute("UPDATE audit_head SET seq = seq WHERE id = ?", (HEAD_ID,))
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_ID,))
 
 
 def chain_head(session: Session) -> tuple[int, str, bool]:
     """(last seq, last hash, head row exists) as recorded in ``audit_head``."""
     sqlite = _is_sqlite(session)
-    cursor = _cursor(session)
-    cursor.execute(_sql("SELECT seq, hash FROM audit_head WHERE id = %s", sqlite), (HEAD_ID,))
-    head = cursor.fetchone()
+    with _cursor(session) as cursor:
+        cursor.execute(_sql("SELECT seq, hash FROM audit_head WHERE id = %s", sqlite), (HEAD_ID,))
+        head = cursor.fetchone()
+        if head is None:
+            cursor.execute("SELECT seq FROM audit_events LIMIT 1")
+            orphans = cursor.fetchone() is not None
     if head is not None:
         return int(head[0]), head[1], True
-    cursor.execute("SELECT seq FROM audit_events LIMIT 1")
-    if cursor.fetchone() is not None:
+    if orphans:
         raise IntegrityError_(
             "the audit head is missing although events exist: the trail was tampered with; "
             "run `promoflow audit verify`"
@@ -298,19 +303,20 @@ def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists:
     else:
         statement = "INSERT INTO audit_head (seq, hash, mac, updated_at, id) "
         statement += "VALUES (%s, %s, %s, %s, %s)"
-    _cursor(session).execute(_sql(statement, sqlite), (seq, head_hash, mac, stored, HEAD_ID))
+    with _cursor(session) as cursor:
+        cursor.execute(_sql(statement, sqlite), (seq, head_hash, mac, stored, HEAD_ID))
 
 
 def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
     """Straight to the driver (COPY on PostgreSQL): 100k events must not wait on binding."""
-    cursor = _cursor(session)
-    if sqlite or len(rows) < 50:
-        cursor.executemany(_INSERT_SQL[sqlite], rows)
-        return
-    names = ", ".join(f'"{c}"' for c in _COLUMNS)
-    with cursor.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    with _cursor(session) as cursor:
+        if sqlite or len(rows) < 50:
+            cursor.executemany(_INSERT_SQL[sqlite], rows)
+            return
+        names = ", ".join(f'"{c}"' for c in _COLUMNS)
+        with cursor.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _check(event: Event) -> None:
