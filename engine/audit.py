@@ -319,6 +319,12 @@ def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
                 copy.write_row(row)
 
 
+def _object(value: Any) -> Any:
+    """``before``/``after`` are JSON objects: a bare value is wrapped as ``{"value": …}``
+    (SQLite would store a bare number with numeric affinity and not read back its text)."""
+    return value if value is None or isinstance(value, Mapping) else {"value": value}
+
+
 def _check(event: Event) -> None:
     """Refuse an event no one could read back: no kind, no actor, or a naive time."""
     if not isinstance(event.kind, str) or not event.kind or len(event.kind) > 64:
@@ -359,8 +365,8 @@ def record_many(session: Session, events: Iterable[Event]) -> int:
             stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
             times[event.at] = (utc.isoformat(), stored)
         at_iso, at_stored = times[event.at]
-        before_json = json_text(_jsonable(event.before))
-        after_json = json_text(_jsonable(after))
+        before_json = json_text(_jsonable(_object(event.before)))
+        after_json = json_text(_jsonable(_object(after)))
         link = prev
         prev = hashlib.sha256(
             canonical_text(

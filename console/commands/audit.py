@@ -16,7 +16,16 @@ from rich.table import Table
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.audit_query import FORMATS, EventFilter, export_events, find_events
 from promoflow.engine.audit_verify import verify_chain
-from promoflow.errors import InputError, IntegrityError_
+from promoflow.engine.db import schema_exists
+from promoflow.errors import ConfigError, InputError, IntegrityError_
+
+
+def _session(ctx: typer.Context):
+    """A session on a database ``promoflow init`` has set up (else a clear error)."""
+    rt = runtime(ctx)
+    if not schema_exists(rt.engine):
+        raise ConfigError(f"no promoflow schema at {rt.url}: run `promoflow init` first")
+    return rt.sessions()
 
 
 def _filter(ctx, employee, case, cycle, actor, kind, since, until) -> EventFilter:
@@ -56,8 +65,7 @@ def register(app: typer.Typer) -> None:
     @group.command("verify")
     def verify(ctx: typer.Context) -> None:
         """Exit 0 when the audit trail is intact, 1 naming the first bad event when not."""
-        rt = runtime(ctx)
-        with rt.sessions() as session:
+        with _session(ctx) as session:
             report = verify_chain(session)
         if not report.ok:
             raise IntegrityError_(
@@ -86,7 +94,7 @@ def register(app: typer.Typer) -> None:
         """Matching events as a table (the newest LIMIT, oldest first)."""
         flt = _filter(ctx, employee, case, cycle, actor, kind, since, until)
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with _session(ctx) as session:
             events = find_events(session, flt, limit=limit, newest=True)
         table = Table(title=f"audit events ({len(events)})", show_lines=False)
         for name in ("#", "at", "actor", "kind"):
@@ -130,8 +138,7 @@ def register(app: typer.Typer) -> None:
         if fmt not in FORMATS:
             raise InputError(f"unknown export format {fmt!r}: use {' or '.join(FORMATS)}")
         flt = _filter(ctx, employee, case, cycle, actor, kind, since, until)
-        rt = runtime(ctx)
-        with rt.sessions() as session:
+        with _session(ctx) as session:
             if output is None:
                 export_events(session, sys.stdout, fmt, flt)
                 return

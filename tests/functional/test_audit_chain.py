@@ -385,3 +385,13 @@ def test_a_hundred_thousand_events_append_in_bulk_and_verify(rt):
     report = verify(rt)
     assert report.ok and report.events == 100_000
     assert written < 60, f"100k events took {written:.1f} s to append"
+
+
+@pytest.mark.parametrize("value", [5, 1e16, "text", [1, 2]])
+def test_a_bare_before_or_after_value_is_kept_as_an_object_and_verifies(rt, value):
+    with rt.sessions() as s, s.begin():
+        record(s, "user_action", "admin", T0, before=value, after=value)
+    with rt.sessions() as s:
+        row = s.get(AuditEvent, 1)
+    assert row.before == {"value": value} and row.after == {"value": value}
+    assert verify(rt).ok

@@ -130,3 +130,8 @@ def test_export_refuses_an_unknown_format(rt, db_url):
     result = cli(db_url, "audit", "export", "--format", "xml")
     assert isinstance(result.exception, InputError)  # the console exits 2 on it
     assert "unknown export format 'xml'" in str(result.exception)
+
+
+def test_verify_on_a_database_without_schema_says_to_run_init(empty_db_url):
+    result = cli(empty_db_url, "audit", "verify")
+    assert "run `promoflow init` first" in str(result.exception)
