@@ -93,6 +93,13 @@ def render_pack(pack: Pack, lang: str = "zh") -> str:
         out.append(f"  - {w[kind]}: {_grades(pack.grades_for(kind))}")
     stages = ", ".join(f"{s} ({w['pass']} {fmt(pack.pass_marks.get(s))})" for s in pack.stages)
     out.append(f"{w['stages']}: {stages or w['none']}")
+    if pack.vacancy:
+        kinds = ", ".join(w[k] for k in pack.vacancy.cycles)
+        out.append(
+            f"空缺：{kinds}晋升如跨岗位，须有空缺（{pack.vacancy.fact} > 0）"
+            if lang == "zh"
+            else f"Vacancy: {kinds} promotions into another position need {pack.vacancy.fact} > 0"
+        )
     out.append(f"{w['calendar']}:")
     for m in pack.calendar.milestones:
         out.append(f"  - {m.id}: {m.month} / {m.day} {m.time} ({pack.calendar.timezone})")
