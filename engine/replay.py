@@ -161,8 +161,10 @@ def replay_cycle(session: Session, cycle_id: str) -> ReplayReport:
                 Difference(d.employee_id, "decision event", "stored", "absent", "trail")
             )
             continue
-        stored = recorded(d)
-        for name in ("outcome", "to_grade", "rule"):
+        stored = {**recorded(d), "pack_version": d.pack_version, "facts": d.facts}
+        # the decision event carries what the evaluation chose to chain (facts too, when
+        # it records them): every such field must still match the stored decision
+        for name in ("outcome", "to_grade", "rule", "pack_version", "facts"):
             if name in event and event[name] != stored[name]:
                 report.differences.append(
                     Difference(d.employee_id, name, event[name], stored[name], "trail")

@@ -173,3 +173,23 @@ def test_sqlite_file_is_untouched_by_what_if(cycle_rt, db_url, tmp_path):
     proposed.write_text(stricter_pack_text(), encoding="utf-8")
     runner.invoke(app, ["--db", db_url, "rules", "whatif", str(proposed), "--cycle", CYCLE])
     assert path.read_bytes() == before
+
+
+def test_a_fact_altered_without_changing_the_outcome_is_caught_when_the_trail_holds_facts(
+    cycle_rt,
+):
+    from promoflow.engine.audit import record
+
+    with cycle_rt.sessions() as s, s.begin():
+        d = s.scalars(select(Decision).where(Decision.employee_id == "E01")).one()
+        record(s, "decision", "scheduler", d.decided_at, employee_id="E01", cycle_id=CYCLE,
+               after={"outcome": d.outcome, "to_grade": d.to_grade, "rule": d.rule,
+                      "facts": d.facts})  # fmt: skip
+    with cycle_rt.sessions() as s:
+        assert replay_cycle(s, CYCLE).ok
+    alter_fact(cycle_rt, "E01", "score_q", "91")  # still promoted: recomputation alone is blind
+    with cycle_rt.sessions() as s:
+        report = replay_cycle(s, CYCLE)
+    assert [(d.employee_id, d.field, d.source) for d in report.differences] == [
+        ("E01", "facts", "trail")
+    ]
