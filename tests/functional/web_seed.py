@@ -92,7 +92,6 @@ def seed_cycle(session: Session, n: int = 30, cycle_id: str = CYCLE) -> None:
         )
         decisions.append(
             {
-                "id": i,
                 "cycle_id": cycle_id,
                 "employee_id": eid,
                 "outcome": outcome,
@@ -113,7 +112,6 @@ def seed_cycle(session: Session, n: int = 30, cycle_id: str = CYCLE) -> None:
         )
         cases.append(
             {
-                "id": i,
                 "cycle_id": cycle_id,
                 "employee_id": eid,
                 "kind": "promotion",
@@ -145,7 +143,7 @@ def seed_cycle(session: Session, n: int = 30, cycle_id: str = CYCLE) -> None:
                 at=NOW,
                 employee_id=d["employee_id"],
                 cycle_id=cycle_id,
-                case_id=d["id"],
+                case_id=None,
                 after={"outcome": d["outcome"], "to_grade": d["to_grade"]},
             )
             for d in decisions[: min(n, 50)]
