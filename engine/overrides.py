@@ -377,8 +377,12 @@ def _set_grade(session: Session, o: Override, now: datetime, actor: str, why: st
     target = o.effect["to_grade"]
     since = _effective(o, now)
     before = employee.grade
-    if target != before:
-        employee.grade, employee.grade_since, employee.updated_at = target, since, now
+    o.effect = {**o.effect, "applied_grade": target, "effective_from": since.isoformat()}
+    if target == before:
+        # e.g. a promotion blocked before it took effect: nothing to change now; the
+        # workflow must not carry out the rule's change (see effective_overrides)
+        return
+    employee.grade, employee.grade_since, employee.updated_at = target, since, now
     session.add(
         GradeHistory(
             employee_id=employee.employee_id,
@@ -392,7 +396,6 @@ def _set_grade(session: Session, o: Override, now: datetime, actor: str, why: st
             recorded_at=now,
         )
     )
-    o.effect = {**o.effect, "applied_grade": target, "effective_from": since.isoformat()}
     record_many(
         session,
         [

@@ -196,3 +196,13 @@ def test_a_forced_promotion_goes_one_grade_up_after_a_second_manager_approves(cy
 def test_ending_a_probation_needs_a_probation_case(cycle_rt):
     with pytest.raises(TransitionError, match="needs a probation case"):
         propose(cycle_rt, employee_id="E05", kind="end_probation", reason="r")
+
+
+def test_blocking_a_promotion_not_yet_in_effect_writes_no_grade_change(cycle_rt):
+    o = propose(cycle_rt, "olivia", employee_id="E04", kind="block_promotion", reason="r")
+    decide(cycle_rt, "approve", o.id, "mia")
+    with cycle_rt.sessions() as s:
+        assert s.get(Employee, "E04").grade == "S5"
+        assert s.get(Override, o.id).effect["applied_grade"] == "S5"
+        assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
+        assert count(cycle_rt, AuditEvent, AuditEvent.kind == "grade_change") == 0
