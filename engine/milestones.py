@@ -174,7 +174,8 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     moves = Moves(cycle.cycle_id)
     notices = []
     people = _people(
-        session, [d.employee_id for d, _, _ in plans if _ == "promotion"] if stages else []
+        session,
+        [d.employee_id for d, kind, _path in plans if kind == "promotion"] if stages else [],
     )
     deadline_text = _fmt(milestone_time(pack, period, "test_due"), pack) if stages else ""
     mark = guards.pass_mark(stages[0], dict(pack.pass_marks)) if stages else None

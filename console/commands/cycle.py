@@ -29,6 +29,17 @@ def _print_report(report: cycles.MilestoneReport) -> None:
         console.print(f"{report.cycle_id} {step}: {detail}", highlight=False)
 
 
+def _deliver_if_configured(rt, now) -> None:
+    """After a step commits, mail its notices when SMTP is configured (else they wait)."""
+    smtp = smtp_settings()
+    if smtp is None:
+        return
+    from promoflow.engine.mailer import deliver
+
+    report = deliver(rt.sessions, smtp, now, rt.actor)
+    console.print(f"notices: sent {len(report.sent)}, failed {len(report.failed)}", highlight=False)
+
+
 def _status_text(status: dict) -> str:
     lines = [
         f"cycle {status['cycle']} (pack {status['pack_version'][:12]})",
@@ -69,6 +80,7 @@ def register(app: typer.Typer) -> None:
         with rt.sessions() as session, session.begin():
             report = cycles.run_milestone(session, cycle, "open", when, rt.actor)
         _print_report(report)
+        _deliver_if_configured(rt, when)
 
     @group.command("advance")
     def advance(
@@ -82,6 +94,7 @@ def register(app: typer.Typer) -> None:
         with rt.sessions() as session, session.begin():
             report = cycles.advance(session, cycle, when, rt.actor)
         _print_report(report)
+        _deliver_if_configured(rt, when)
 
     @group.command("status")
     def status(

@@ -151,3 +151,47 @@ def test_the_message_id_is_the_same_for_a_resent_notice():
     from promoflow.engine.mailer import message_id
 
     assert message_id("a:b:c") == message_id("a:b:c") != message_id("a:b:d")
+
+
+def test_cycle_open_mails_its_test_notices_when_smtp_is_configured(
+    db_url, smtp, monkeypatch, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from promoflow.console.cli import app
+
+    inbox, settings = smtp
+    monkeypatch.setenv("PROMOFLOW_SMTP_HOST", settings.host)
+    monkeypatch.setenv("PROMOFLOW_SMTP_PORT", str(settings.port))
+    monkeypatch.setenv("PROMOFLOW_NOTICE_LANG", "en")
+    employees = tmp_path / "employees.csv"
+    employees.write_text(
+        "employee_id,name,track,grade,grade_since,hire_date,org_unit\n"
+        "E1,Zhang San,sales,S5,2025-01-01,2024-01-01,east\n",
+        encoding="utf-8",
+    )
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "employee_id,period,metric,value\n"
+        + "".join(
+            f"E1,{p},score,90\nE1,{p},sales_actual,90\nE1,{p},sales_target,100\n"
+            for p in ("2026Q2", "2026Q3")
+        ),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    for args in (
+        ["init", "--start", "2026-01-01T00:00+08:00"],
+        ["import", "employees", str(employees)],
+        ["import", "metrics", str(metrics)],
+    ):
+        assert runner.invoke(app, ["--db", db_url, *args]).exit_code == 0
+    result = runner.invoke(
+        app, ["--db", db_url, "cycle", "open", "sales-2026Q3", "--now", "2026-10-08T09:00+08:00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "sent 1, failed 0" in result.output
+    assert [m["Subject"] for m in inbox.messages] == ["Written test notice: sales-2026Q3"]
+    assert "Dear Zhang San (E1)" in inbox.messages[0].get_payload(decode=True).decode()
+    again = runner.invoke(app, ["--db", db_url, "notices", "send"])
+    assert "sent 0, failed 0" in again.output and len(inbox.messages) == 1
