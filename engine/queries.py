@@ -22,6 +22,7 @@ from promoflow.engine.models import (
     Employee,
     GradeHistory,
     ImportRun,
+    Notice,
     PackVersion,
     StageResult,
 )
@@ -382,9 +383,29 @@ def case_detail(session: Session, cycle_id: str, employee_id: str) -> dict[str, 
             }
             for s in stages
         ],
-        "notices": [audit_row(e) for e in timeline if e.kind == "notice"],
+        "notices": notices_of(session, cycle_id, employee_id),
         "timeline": [audit_row(e) for e in timeline],
     }
+
+
+def notices_of(session: Session, cycle_id: str, employee_id: str) -> list[dict[str, Any]]:
+    """The notices of one case from the outbox: kind, subject, delivery state, when."""
+    rows = session.scalars(
+        select(Notice)
+        .where(Notice.cycle_id == cycle_id, Notice.employee_id == employee_id)
+        .order_by(Notice.id)
+    ).all()
+    return [
+        {
+            "kind": n.kind,
+            "lang": n.lang,
+            "subject": n.subject,
+            "state": n.state,
+            "created_at": n.created_at,
+            "sent_at": n.sent_at,
+        }
+        for n in rows
+    ]
 
 
 def audit_row(event: AuditEvent) -> dict[str, Any]:

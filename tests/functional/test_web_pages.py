@@ -193,3 +193,29 @@ def test_htmx_and_swagger_are_served_by_the_app(app):
     docs = client.get("/api/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_case_page_lists_the_case_notices_from_the_outbox(app, rt):
+    from promoflow.engine.models import Notice
+    from tests.functional.web_seed import NOW
+
+    with rt.sessions() as s, s.begin():
+        s.add(
+            Notice(
+                idempotency_key=f"{CYCLE}:E000004:test",
+                cycle_id=CYCLE,
+                employee_id="E000004",
+                kind="test",
+                lang="zh",
+                recipient="e4@example.com",
+                subject="笔试通知 <b>",
+                body="...",
+                params={},
+                state="sent",
+                created_at=NOW,
+                sent_at=NOW,
+            )
+        )
+    html = login(app, "viewer").get(f"/cycles/{CYCLE}/cases/E000004").text
+    notices = html.split('id="notices"')[1].split("</ul>")[0]
+    assert "笔试通知 &lt;b&gt;" in notices and "sent" in notices
