@@ -2,11 +2,12 @@
 
 An ``hr_officer`` (or ``hr_manager``) proposes; an ``hr_manager`` approves or rejects. An
 override that changes a grade (force or block a promotion, cancel or change a demotion,
-set a grade) takes effect only when a *different* ``hr_manager`` approves it. An override
-that changes no grade (record a missing result, end a probation) needs one person: it
-takes effect when proposed. Every step needs a reason, writes an audit event in the same
-transaction, and leaves the rule's own decision untouched beside the override
-(``rule_decision``), so exports and auditors see both.
+set a grade) takes effect only when a *different* ``hr_manager`` approves it (four eyes).
+An override that changes no grade (record a missing result, end a probation) needs an
+``hr_manager`` too, but may be one person: proposed by a manager, it takes effect at
+once; proposed by an officer, it waits for a manager. Every step needs a reason, writes an
+audit event in the same transaction, and leaves the rule's own decision untouched beside
+the override (``rule_decision``), so exports and auditors see both.
 
 Roles come from the stored users (:func:`promoflow.engine.users.roles_of`): an acting name
 that is not an active user holds no role and may do nothing here.
@@ -182,7 +183,8 @@ def propose(
     cycle_id: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> Override:
-    """Propose an override (the caller commits). One that changes no grade applies at once."""
+    """Propose an override (the caller commits); one that changes no grade, proposed by an
+    ``hr_manager``, is approved and applied at once."""
     reason = _reason(reason, "an override")
     if kind not in KINDS:
         raise InputError(f"unknown override kind {kind!r}: use {', '.join(KINDS)}")
@@ -232,9 +234,9 @@ def propose(
     session.add(override)
     session.flush()
     events = [_event("override_proposed", override, actor, now, reason)]
-    if not spec.changes_grade:
+    if not spec.changes_grade and _roles(session, actor) & APPROVERS:
         override.status, override.decided_by, override.decided_at = "approved", actor, now
-        override.decision_note = "changes no grade: takes effect on proposal"
+        override.decision_note = "changes no grade, proposed by an hr_manager: in effect at once"
         events.append(_event("override_approved", override, actor, now, override.decision_note))
         record_many(session, events)
         _apply(session, override, case, pack, now, actor)

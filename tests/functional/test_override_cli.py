@@ -57,8 +57,8 @@ def test_an_empty_reason_is_refused_with_a_clear_message(cycle_db):
     assert "needs a reason" in str(result.exception)
 
 
-def test_a_missing_result_is_recorded_in_one_step(cycle_db):
-    result = cli(cycle_db, "olivia", "record-result", CYCLE, "E03", "written_test", "pass",
+def test_a_manager_records_a_missing_result_in_one_step(cycle_db):
+    result = cli(cycle_db, "mia", "record-result", CYCLE, "E03", "written_test", "pass",
                  "--reason", "business school sent it late")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "approved and applied" in result.output

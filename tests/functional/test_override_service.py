@@ -125,17 +125,34 @@ def test_a_rejected_override_changes_nothing_and_needs_a_reason(cycle_rt):
     assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
 
 
-def test_recording_a_missing_result_takes_one_person_and_moves_the_case(cycle_rt):
+def test_a_missing_result_proposed_by_an_officer_waits_for_a_manager_then_moves_the_case(
+    cycle_rt,
+):
     o = propose(cycle_rt, "olivia", employee_id="E01", kind="record_result",
                 reason="笔试成绩单迟交 / late transcript",
                 params={"stage": "written_test", "value": "75"})  # fmt: skip
-    assert o.status == "approved" and not o.changes_grade
+    assert o.status == "proposed" and not o.changes_grade
+    with cycle_rt.sessions() as s:
+        assert s.scalars(select(Case).where(Case.employee_id == "E01")).one().state == (
+            "test_notified"
+        )
+    decide(cycle_rt, "approve", o.id, "mia")
     with cycle_rt.sessions() as s:
         case = s.scalars(select(Case).where(Case.employee_id == "E01")).one()
         assert case.state == "test_passed"
         result = s.scalars(select(StageResult).where(StageResult.employee_id == "E01")).one()
         assert (result.value, result.passed) == ("75", True)
         assert verify_chain(s).ok
+
+
+def test_a_manager_records_a_missing_result_alone_since_no_grade_changes(cycle_rt):
+    o = propose(cycle_rt, "mia", employee_id="E03", kind="record_result", reason="late",
+                params={"stage": "written_test", "value": "fail"})  # fmt: skip
+    assert (o.status, o.decided_by) == ("approved", "mia")
+    with cycle_rt.sessions() as s:
+        assert s.scalars(select(Case).where(Case.employee_id == "E03")).one().state == (
+            "test_failed"
+        )
 
 
 def test_a_result_the_case_cannot_take_is_refused_at_proposal(cycle_rt):
