@@ -339,6 +339,12 @@ def _check(event: Event) -> None:
             setattr(event, name, str(value))
     if event.case_id is not None:
         event.case_id = int(event.case_id)
+    if event.subject is not None and len(event.subject) > 200:
+        event.subject = event.subject[:199] + "…"  # a label; the full story is in after/reason
+    for name in ("employee_id", "cycle_id"):
+        value = getattr(event, name)
+        if value is not None and len(value) > 64:
+            raise ValueError(f"audit event {name} {value[:70]!r}… is longer than 64 characters")
 
 
 def record_many(session: Session, events: Iterable[Event]) -> int:

@@ -395,3 +395,12 @@ def test_a_bare_before_or_after_value_is_kept_as_an_object_and_verifies(rt, valu
         row = s.get(AuditEvent, 1)
     assert row.before == {"value": value} and row.after == {"value": value}
     assert verify(rt).ok
+
+
+def test_a_long_subject_is_shortened_to_fit_and_still_verifies(rt):
+    with rt.sessions() as s, s.begin():
+        record(s, "notice", "system", T0, subject="通知" * 150)
+    with rt.sessions() as s:
+        subject = s.get(AuditEvent, 1).subject
+    assert len(subject) == 200 and subject.endswith("…")
+    assert verify(rt).ok
