@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, record_many
@@ -29,9 +29,7 @@ from promoflow.engine.models import (
     Cycle,
     Decision,
     Employee,
-    GradeHistory,
     StageResult,
-    Vacancy,
 )
 from promoflow.engine.notices import Outgoing, queue
 from promoflow.errors import TransitionError
@@ -39,7 +37,6 @@ from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
 from promoflow.workflow.machines import fire
 from promoflow.workflow.specs import kind_for_decision, spec_for, stage_short
-from promoflow.workflow.vacancies import Candidate, allocate
 
 #: default interview place when HR set none for the cycle
 DEFAULT_PLACE = "人力资源部会议室 / HR meeting room"
@@ -47,13 +44,15 @@ DEFAULT_PLACE = "人力资源部会议室 / HR meeting room"
 
 def run(session: Session, cycle: Cycle, pack, step: str, now: datetime, actor: str) -> dict:
     """Dispatch one step; returns counts for the milestone report."""
+    from promoflow.engine import announce as announcing
+
     handler = {
         "open": open_cases,
         "test_due": lambda *a: deadline(*a, stage="written_test"),
         "interview_notice": lambda *a: notify(*a, stage="interview"),
         "interview_due": lambda *a: deadline(*a, stage="interview"),
-        "announce": announce,
-        EFFECTIVE: take_effect,
+        "announce": announcing.announce,
+        EFFECTIVE: announcing.take_effect,
         "probation_review": probation_review,
     }.get(step)
     if handler is None:
@@ -61,7 +60,7 @@ def run(session: Session, cycle: Cycle, pack, step: str, now: datetime, actor: s
     return handler(session, cycle, pack, now, actor)
 
 
-def _stages(pack) -> tuple[str, ...]:
+def pack_stages(pack) -> tuple[str, ...]:
     return tuple(pack.stages)
 
 
@@ -82,12 +81,12 @@ _DECISION_COLUMNS = (
 )
 
 
-def _decisions(session: Session, cycle_id: str) -> dict[int, Any]:
+def decision_rows(session: Session, cycle_id: str) -> dict[int, Any]:
     rows = session.execute(select(*_DECISION_COLUMNS).where(Decision.cycle_id == cycle_id))
     return {d.id: d for d in rows}
 
 
-def _people(session: Session, ids: list[str]) -> dict[str, Employee]:
+def people_by_id(session: Session, ids: list[str]) -> dict[str, Employee]:
     out: dict[str, Employee] = {}
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
@@ -100,7 +99,7 @@ def _people(session: Session, ids: list[str]) -> dict[str, Employee]:
     return out
 
 
-def _notice_params(cycle: Cycle, emp: Employee | None, d: Decision, **extra: Any) -> dict[str, Any]:
+def notice_params(cycle: Cycle, emp: Employee | None, d: Decision, **extra: Any) -> dict[str, Any]:
     return {
         "cycle_id": cycle.cycle_id,
         "employee_id": d.employee_id,
@@ -134,7 +133,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
 
     decisions = evaluate_cycle(session, cycle, now, actor)
     have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
-    stages = _stages(pack)
+    stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
     effective_on = effective_date(period)
     rows, plans = [], []
@@ -173,7 +172,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     )
     moves = Moves(cycle.cycle_id)
     notices = []
-    people = _people(
+    people = people_by_id(
         session,
         [d.employee_id for d, kind, _path in plans if kind == "promotion"] if stages else [],
     )
@@ -191,7 +190,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
                     d.employee_id,
                     case_id,
                     "test",
-                    _notice_params(cycle, emp, d, deadline=deadline_text, pass_mark=mark),
+                    notice_params(cycle, emp, d, deadline=deadline_text, pass_mark=mark),
                 )
             )
     _write_events_only(moves, session, now, actor)
@@ -234,7 +233,7 @@ def deadline(
     session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, stage: str
 ) -> dict:
     """Cases still waiting for a ``stage`` result at its deadline wait on, flagged for HR."""
-    stages = _stages(pack)
+    stages = pack_stages(pack)
     if stage not in stages:
         return {}
     s = stage_short(stage)
@@ -252,7 +251,7 @@ def deadline(
 
 def notify(session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, stage: str) -> dict:
     """Notify everyone who passed the previous stage of ``stage`` (interview notices)."""
-    stages = _stages(pack)
+    stages = pack_stages(pack)
     if stage not in stages or stages.index(stage) == 0:
         return {}
     prev = stage_short(stages[stages.index(stage) - 1])
@@ -266,11 +265,11 @@ def notify(session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, s
 
 def notify_refs(session, cycle, pack, refs: list[CaseRef], stage: str, now: datetime):
     """Moves and notices inviting ``refs`` to ``stage`` (also used for late results)."""
-    stages = _stages(pack)
+    stages = pack_stages(pack)
     s = stage_short(stage)
     spec = spec_for("promotion", stages)
-    decisions = _decisions(session, cycle.cycle_id)
-    people = _people(session, [r.employee_id for r in refs])
+    decisions = decision_rows(session, cycle.cycle_id)
+    people = people_by_id(session, [r.employee_id for r in refs])
     period = parse_period(cycle.period_id)
     at = (
         cycle.interview_at
@@ -287,7 +286,7 @@ def notify_refs(session, cycle, pack, refs: list[CaseRef], stage: str, now: date
                 ref.employee_id,
                 ref.id,
                 s if s == "interview" else "test",
-                _notice_params(
+                notice_params(
                     cycle,
                     people.get(ref.employee_id),
                     d,
@@ -303,254 +302,6 @@ def _one_day():
     from datetime import timedelta
 
     return timedelta(days=1)
-
-
-# --- announce ------------------------------------------------------------------------------
-
-
-def _needs_vacancy(pack, period_kind: str, from_grade: str, to_grade: str) -> bool:
-    config = getattr(pack, "vacancy", None)
-    cycles = getattr(config, "cycles", None) if config is not None else None
-    if cycles is None and isinstance(config, dict):
-        cycles = config.get("cycles")
-    if not cycles or period_kind not in tuple(cycles):
-        return False
-    try:
-        return pack.position_of(from_grade).id != pack.position_of(to_grade).id
-    except (KeyError, ValueError):
-        return False
-
-
-def _position_id(pack, name: str) -> str | None:
-    for pos in pack.positions:
-        if name in (pos.id, pos.zh, pos.en):
-            return pos.id
-    return None
-
-
-def _fact(facts: dict, *names: str) -> Decimal | None:
-    for name in names:
-        value = facts.get(name)
-        if value not in (None, ""):
-            return Decimal(str(value))
-    return None
-
-
-def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
-    """Allocate vacancies, announce every decided change, record grade history, notify."""
-    stages = _stages(pack)
-    period = parse_period(cycle.period_id)
-    effective_on = effective_date(period)
-    decisions = _decisions(session, cycle.cycle_id)
-    refs = load_refs(session, cycle.cycle_id)
-    people = _people(session, [r.employee_id for r in refs])
-    ready = f"{stage_short(stages[-1])}_passed" if stages else "nominated"
-    promo_spec = spec_for("promotion", stages)
-    moves, notices, history = Moves(cycle.cycle_id), [], []
-    rating = pack.id == "cs_rating"
-
-    candidates, plain = [], []
-    for ref in refs:
-        if ref.kind == "promotion" and ref.state == ready:
-            d = decisions[ref.decision_id]
-            if _needs_vacancy(pack, period.kind, d.from_grade, d.to_grade):
-                candidates.append(ref)
-            else:
-                plain.append(ref)
-    winners, losers = _allocate(session, cycle, pack, candidates, decisions, people, now, actor)
-    for ref in losers:
-        moves.fire(
-            promo_spec,
-            ref,
-            "deny_vacancy",
-            reason="no open headcount left for this position after ranking (POLICY.md §1)",
-        )
-    for ref in plain + winners:
-        moves.fire(promo_spec, ref, "approve")
-
-    when = effective_on.isoformat()
-    for ref in refs:
-        d = decisions.get(ref.decision_id)
-        if d is None:
-            continue
-        emp = people.get(ref.employee_id)
-        spec = spec_for(ref.kind, stages)
-        if "announce" not in spec.allowed(ref.state):
-            if ref.kind == "promotion" and ref.state not in spec.final:
-                moves.flag(
-                    ref, f"still waiting at announcement ({ref.state}): HR to decide by override"
-                )
-            continue
-        moves.fire(spec, ref, "announce")
-        reasons = list(d.reasons_zh or []) if _lang() == "zh" else list(d.reasons_en or [])
-        params = _notice_params(cycle, emp, d, effective_on=when, reasons=reasons)
-        changes = ref.kind in ("promotion", "demotion", "probation") and d.to_grade != d.from_grade
-        if changes:
-            history.append(
-                {
-                    "employee_id": d.employee_id,
-                    "track": cycle.track,
-                    "grade": d.to_grade,
-                    "previous_grade": d.from_grade,
-                    "effective_from": effective_on,
-                    "source": "cycle",
-                    "reason": f"{cycle.cycle_id} {ref.kind} ({d.rule or 'rule'})",
-                    "cycle_id": cycle.cycle_id,
-                    "recorded_at": now,
-                }
-            )
-        if rating:
-            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, "rating", params))
-        elif ref.kind == "probation":
-            params.update(
-                probation_month=probation_month(period),
-                pass_mark=guards.pass_mark("probation_review", dict(pack.pass_marks)),
-            )
-            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, "probation", params))
-        elif ref.kind in ("promotion", "demotion"):
-            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, ref.kind, params))
-    moves.write(session, now, actor)
-    if history:
-        executemany(session, insert(GradeHistory.__table__), history)
-    counts = moves.counts()
-    counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
-    return counts
-
-
-def _lang() -> str:
-    from promoflow.engine.notices import default_lang
-
-    return default_lang()
-
-
-def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
-    """Rank the candidates needing a vacancy; fill headcount; return (winners, losers)."""
-    if not refs:
-        return [], []
-    scores: dict[tuple[str, str], Decimal | None] = {
-        (e, s): v
-        for e, s, v in session.execute(
-            select(StageResult.employee_id, StageResult.stage, StageResult.score).where(
-                StageResult.cycle_id == cycle.cycle_id
-            )
-        )
-    }
-    by_employee = {r.employee_id: r for r in refs}
-    facts = dict(
-        session.execute(
-            select(Decision.id, Decision.facts).where(
-                Decision.id.in_([r.decision_id for r in refs])
-            )
-        ).all()
-    )
-    candidates = []
-    for ref in refs:
-        d = decisions[ref.decision_id]
-        d_facts = facts.get(ref.decision_id) or {}
-        target = pack.position_of(d.to_grade).id
-        mig = _fact(d_facts, "months_in_grade")
-        candidates.append(
-            Candidate(
-                employee_id=ref.employee_id,
-                org_unit=getattr(people.get(ref.employee_id), "org_unit", None),
-                position=target,
-                test_score=scores.get((ref.employee_id, "written_test")),
-                interview_score=scores.get((ref.employee_id, "interview")),
-                attainment=_fact(d_facts, "attainment_half", "attainment_q"),
-                months_in_grade=int(mig) if mig is not None else None,
-            )
-        )
-    vacancy_rows = list(session.scalars(select(Vacancy)))
-    open_by_key: dict[tuple[str | None, str], int] = {}
-    rows_by_key: dict[tuple[str | None, str], list[Vacancy]] = {}
-    for v in vacancy_rows:
-        pid = _position_id(pack, v.position)
-        if pid is None:
-            continue
-        key = (v.org_unit, pid)
-        open_by_key[key] = open_by_key.get(key, 0) + v.open
-        rows_by_key.setdefault(key, []).append(v)
-    winners, losers = allocate(candidates, open_by_key)
-    events = []
-    for c in winners:
-        for v in rows_by_key.get((c.org_unit, c.position), []):
-            if v.open > 0:
-                before = v.open
-                session.execute(
-                    update(Vacancy)
-                    .where(Vacancy.id == v.id)
-                    .values(open=before - 1, updated_at=now)
-                )
-                v.open = before - 1
-                events.append(
-                    Event(
-                        kind="vacancy_filled",
-                        actor=actor,
-                        at=now,
-                        subject=f"{v.org_unit}/{v.position}",
-                        employee_id=c.employee_id,
-                        cycle_id=cycle.cycle_id,
-                        before={"open": before},
-                        after={"open": before - 1},
-                        reason="headcount allocated at announcement (POLICY.md §1 ranking)",
-                    )
-                )
-                break
-    record_many(session, events)
-    return [by_employee[c.employee_id] for c in winners], [
-        by_employee[c.employee_id] for c in losers
-    ]
-
-
-# --- effective -----------------------------------------------------------------------------
-
-
-def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
-    """On the effective date, announced grade changes become the employees' grades."""
-    period = parse_period(cycle.period_id)
-    due = milestone_time(pack, period, EFFECTIVE)
-    if now < due:
-        raise TransitionError(
-            f"{cycle.cycle_id}: grade changes take effect on {due.date().isoformat()}, not before"
-        )
-    stages = _stages(pack)
-    decisions = _decisions(session, cycle.cycle_id)
-    moves = Moves(cycle.cycle_id)
-    updates, events = [], []
-    for ref in load_refs(session, cycle.cycle_id, ("announced",)):
-        if ref.kind not in ("promotion", "demotion", "probation"):
-            continue
-        moves.fire(spec_for(ref.kind, stages), ref, "take_effect")
-        d = decisions[ref.decision_id]
-        if d.to_grade == d.from_grade:
-            continue
-        updates.append(
-            {
-                "employee_id": d.employee_id,
-                "grade": d.to_grade,
-                "grade_since": due.date(),
-                "updated_at": now,
-            }
-        )
-        events.append(
-            Event(
-                kind="grade_change",
-                actor=actor,
-                at=now,
-                subject=cycle.cycle_id,
-                employee_id=d.employee_id,
-                cycle_id=cycle.cycle_id,
-                case_id=ref.id,
-                before={"grade": d.from_grade},
-                after={"grade": d.to_grade, "grade_since": due.date().isoformat()},
-                reason=f"{ref.kind} announced in {cycle.cycle_id}, effective {due.date()}",
-            )
-        )
-    moves.write(session, now, actor)
-    if updates:
-        executemany(session, update(Employee), updates)
-    record_many(session, events)
-    return {**moves.counts(), "grade_changes": len(updates)}
 
 
 # --- probation review ----------------------------------------------------------------------
@@ -574,11 +325,11 @@ def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor:
             )
         )
     }
-    people = _people(session, [r.employee_id for r in refs])
+    people = people_by_id(session, [r.employee_id for r in refs])
     month_scores = _probation_scores(
         session, pack, month, [people[r.employee_id] for r in refs if r.employee_id in people]
     )
-    decisions = _decisions(session, cycle.cycle_id)
+    decisions = decision_rows(session, cycle.cycle_id)
     moves, notices, results = Moves(cycle.cycle_id), [], []
     for ref in refs:
         if ref.employee_id in recorded:
@@ -616,7 +367,7 @@ def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor:
                     ref.employee_id,
                     ref.id,
                     "dismissal_review",
-                    _notice_params(
+                    notice_params(
                         cycle,
                         people.get(ref.employee_id),
                         d,

@@ -1,0 +1,273 @@
+"""Announcement and the effective date: vacancies, grade history, notices, new grades.
+
+``announce`` hands out open headcount by the POLICY.md §1 ranking
+(:mod:`promoflow.workflow.vacancies`), announces every decided change, writes grade history
+with the effective date (the 1st of the month after the announcement) and queues the
+formal notices. ``take_effect`` runs on or after that date and makes the announced grades
+the employees' grades. Both only move and write in bulk; the caller's transaction commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from promoflow.engine.audit import Event, record_many
+from promoflow.engine.cases import Moves, executemany, load_refs
+from promoflow.engine.cycles import EFFECTIVE, effective_date, milestone_time, probation_month
+from promoflow.engine.milestones import decision_rows, notice_params, pack_stages, people_by_id
+from promoflow.engine.models import Cycle, Decision, Employee, GradeHistory, StageResult, Vacancy
+from promoflow.engine.notices import Outgoing, queue
+from promoflow.errors import TransitionError
+from promoflow.rules.periods import parse_period
+from promoflow.workflow import guards
+from promoflow.workflow.specs import spec_for, stage_short
+from promoflow.workflow.vacancies import Candidate, allocate
+
+
+def _needs_vacancy(pack, period_kind: str, from_grade: str, to_grade: str) -> bool:
+    config = getattr(pack, "vacancy", None)
+    cycles = getattr(config, "cycles", None) if config is not None else None
+    if cycles is None and isinstance(config, dict):
+        cycles = config.get("cycles")
+    if not cycles or period_kind not in tuple(cycles):
+        return False
+    try:
+        return pack.position_of(from_grade).id != pack.position_of(to_grade).id
+    except (KeyError, ValueError):
+        return False
+
+
+def _position_id(pack, name: str) -> str | None:
+    for pos in pack.positions:
+        if name in (pos.id, pos.zh, pos.en):
+            return pos.id
+    return None
+
+
+def _fact(facts: dict, *names: str) -> Decimal | None:
+    for name in names:
+        value = facts.get(name)
+        if value not in (None, ""):
+            return Decimal(str(value))
+    return None
+
+
+def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
+    """Allocate vacancies, announce every decided change, record grade history, notify."""
+    stages = pack_stages(pack)
+    period = parse_period(cycle.period_id)
+    effective_on = effective_date(period)
+    decisions = decision_rows(session, cycle.cycle_id)
+    refs = load_refs(session, cycle.cycle_id)
+    people = people_by_id(session, [r.employee_id for r in refs])
+    ready = f"{stage_short(stages[-1])}_passed" if stages else "nominated"
+    promo_spec = spec_for("promotion", stages)
+    moves, notices, history = Moves(cycle.cycle_id), [], []
+    rating = pack.id == "cs_rating"
+
+    candidates, plain = [], []
+    for ref in refs:
+        if ref.kind == "promotion" and ref.state == ready:
+            d = decisions[ref.decision_id]
+            if _needs_vacancy(pack, period.kind, d.from_grade, d.to_grade):
+                candidates.append(ref)
+            else:
+                plain.append(ref)
+    winners, losers = _allocate(session, cycle, pack, candidates, decisions, people, now, actor)
+    for ref in losers:
+        moves.fire(
+            promo_spec,
+            ref,
+            "deny_vacancy",
+            reason="no open headcount left for this position after ranking (POLICY.md §1)",
+        )
+    for ref in plain + winners:
+        moves.fire(promo_spec, ref, "approve")
+
+    when = effective_on.isoformat()
+    for ref in refs:
+        d = decisions.get(ref.decision_id)
+        if d is None:
+            continue
+        emp = people.get(ref.employee_id)
+        spec = spec_for(ref.kind, stages)
+        if "announce" not in spec.allowed(ref.state):
+            if ref.kind == "promotion" and ref.state not in spec.final:
+                moves.flag(
+                    ref, f"still waiting at announcement ({ref.state}): HR to decide by override"
+                )
+            continue
+        moves.fire(spec, ref, "announce")
+        reasons = list(d.reasons_zh or []) if _lang() == "zh" else list(d.reasons_en or [])
+        params = notice_params(cycle, emp, d, effective_on=when, reasons=reasons)
+        changes = ref.kind in ("promotion", "demotion", "probation") and d.to_grade != d.from_grade
+        if changes:
+            history.append(
+                {
+                    "employee_id": d.employee_id,
+                    "track": cycle.track,
+                    "grade": d.to_grade,
+                    "previous_grade": d.from_grade,
+                    "effective_from": effective_on,
+                    "source": "cycle",
+                    "reason": f"{cycle.cycle_id} {ref.kind} ({d.rule or 'rule'})",
+                    "cycle_id": cycle.cycle_id,
+                    "recorded_at": now,
+                }
+            )
+        if rating:
+            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, "rating", params))
+        elif ref.kind == "probation":
+            params.update(
+                probation_month=probation_month(period),
+                pass_mark=guards.pass_mark("probation_review", dict(pack.pass_marks)),
+            )
+            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, "probation", params))
+        elif ref.kind in ("promotion", "demotion"):
+            notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, ref.kind, params))
+    moves.write(session, now, actor)
+    if history:
+        executemany(session, insert(GradeHistory.__table__), history)
+    counts = moves.counts()
+    counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
+    return counts
+
+
+def _lang() -> str:
+    from promoflow.engine.notices import default_lang
+
+    return default_lang()
+
+
+def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
+    """Rank the candidates needing a vacancy; fill headcount; return (winners, losers)."""
+    if not refs:
+        return [], []
+    scores: dict[tuple[str, str], Decimal | None] = {
+        (e, s): v
+        for e, s, v in session.execute(
+            select(StageResult.employee_id, StageResult.stage, StageResult.score).where(
+                StageResult.cycle_id == cycle.cycle_id
+            )
+        )
+    }
+    by_employee = {r.employee_id: r for r in refs}
+    facts = dict(
+        session.execute(
+            select(Decision.id, Decision.facts).where(
+                Decision.id.in_([r.decision_id for r in refs])
+            )
+        ).all()
+    )
+    candidates = []
+    for ref in refs:
+        d = decisions[ref.decision_id]
+        d_facts = facts.get(ref.decision_id) or {}
+        target = pack.position_of(d.to_grade).id
+        mig = _fact(d_facts, "months_in_grade")
+        candidates.append(
+            Candidate(
+                employee_id=ref.employee_id,
+                org_unit=getattr(people.get(ref.employee_id), "org_unit", None),
+                position=target,
+                test_score=scores.get((ref.employee_id, "written_test")),
+                interview_score=scores.get((ref.employee_id, "interview")),
+                attainment=_fact(d_facts, "attainment_half", "attainment_q"),
+                months_in_grade=int(mig) if mig is not None else None,
+            )
+        )
+    vacancy_rows = list(session.scalars(select(Vacancy)))
+    open_by_key: dict[tuple[str | None, str], int] = {}
+    rows_by_key: dict[tuple[str | None, str], list[Vacancy]] = {}
+    for v in vacancy_rows:
+        pid = _position_id(pack, v.position)
+        if pid is None:
+            continue
+        key = (v.org_unit, pid)
+        open_by_key[key] = open_by_key.get(key, 0) + v.open
+        rows_by_key.setdefault(key, []).append(v)
+    winners, losers = allocate(candidates, open_by_key)
+    events = []
+    for c in winners:
+        for v in rows_by_key.get((c.org_unit, c.position), []):
+            if v.open > 0:
+                before = v.open
+                session.execute(
+                    update(Vacancy)
+                    .where(Vacancy.id == v.id)
+                    .values(open=before - 1, updated_at=now)
+                )
+                v.open = before - 1
+                events.append(
+                    Event(
+                        kind="vacancy_filled",
+                        actor=actor,
+                        at=now,
+                        subject=f"{v.org_unit}/{v.position}",
+                        employee_id=c.employee_id,
+                        cycle_id=cycle.cycle_id,
+                        before={"open": before},
+                        after={"open": before - 1},
+                        reason="headcount allocated at announcement (POLICY.md §1 ranking)",
+                    )
+                )
+                break
+    record_many(session, events)
+    return [by_employee[c.employee_id] for c in winners], [
+        by_employee[c.employee_id] for c in losers
+    ]
+
+
+# --- effective -----------------------------------------------------------------------------
+
+
+def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
+    """On the effective date, announced grade changes become the employees' grades."""
+    period = parse_period(cycle.period_id)
+    due = milestone_time(pack, period, EFFECTIVE)
+    if now < due:
+        raise TransitionError(
+            f"{cycle.cycle_id}: grade changes take effect on {due.date().isoformat()}, not before"
+        )
+    stages = pack_stages(pack)
+    decisions = decision_rows(session, cycle.cycle_id)
+    moves = Moves(cycle.cycle_id)
+    updates, events = [], []
+    for ref in load_refs(session, cycle.cycle_id, ("announced",)):
+        if ref.kind not in ("promotion", "demotion", "probation"):
+            continue
+        moves.fire(spec_for(ref.kind, stages), ref, "take_effect")
+        d = decisions[ref.decision_id]
+        if d.to_grade == d.from_grade:
+            continue
+        updates.append(
+            {
+                "employee_id": d.employee_id,
+                "grade": d.to_grade,
+                "grade_since": due.date(),
+                "updated_at": now,
+            }
+        )
+        events.append(
+            Event(
+                kind="grade_change",
+                actor=actor,
+                at=now,
+                subject=cycle.cycle_id,
+                employee_id=d.employee_id,
+                cycle_id=cycle.cycle_id,
+                case_id=ref.id,
+                before={"grade": d.from_grade},
+                after={"grade": d.to_grade, "grade_since": due.date().isoformat()},
+                reason=f"{ref.kind} announced in {cycle.cycle_id}, effective {due.date()}",
+            )
+        )
+    moves.write(session, now, actor)
+    if updates:
+        executemany(session, update(Employee), updates)
+    record_many(session, events)
+    return {**moves.counts(), "grade_changes": len(updates)}
