@@ -12,9 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from promoflow.console.cli import app
+from promoflow.engine.bootstrap import bootstrap
+from promoflow.engine.models import Notice
 from promoflow.errors import InputError
 
 runner = CliRunner()
@@ -91,6 +94,21 @@ class Cli:
             assert row["employee_id"] not in out
             out[row["employee_id"]] = row
         return out
+
+
+def notice_bodies(url: str, kind: str) -> dict[str, str]:
+    """Bodies of the queued notices of one kind, by employee."""
+    rt = bootstrap(url)
+    try:
+        with rt.sessions() as session:
+            rows = session.execute(
+                select(Notice.employee_id, Notice.body)
+                .where(Notice.kind == kind)
+                .order_by(Notice.employee_id)
+            ).all()
+        return dict(rows)
+    finally:
+        rt.engine.dispose()
 
 
 @pytest.fixture
@@ -184,7 +202,11 @@ def test_a_sales_quarter_runs_end_to_end_through_the_cli(cli):
         ],
     )
     cli("cycle", "advance", cycle, "--now", "2026-10-11T18:00+08:00")
+    cli("cycle", "interview", cycle, "--at", "2026-10-14T14:30+08:00", "--place", "总部 3 楼")
     cli("cycle", "advance", cycle, "--now", "2026-10-12T09:00+08:00")
+    bodies = notice_bodies(cli.db, "interview")
+    assert list(bodies) == ["S01", "S08"]
+    assert "2026-10-14 14:30" in bodies["S01"] and "总部 3 楼" in bodies["S01"]
     cli.results(cycle, [["S01", "interview", "沟通能力=70;团队协作=50"]])
     cli("cycle", "advance", cycle, "--now", "2026-10-15T18:00+08:00")
     status = json.loads(cli("cycle", "status", cycle, "--json"))
