@@ -194,6 +194,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The file has errors; nothing was imported:",
     },
     "results.history": {"zh": "已导入的文件", "en": "Imported files"},
+    "milestone.open": {"zh": "开启", "en": "open"},
+    "milestone.test_due": {"zh": "笔试截止", "en": "test due"},
+    "milestone.interview_notice": {"zh": "面试通知", "en": "interview notice"},
+    "milestone.interview_due": {"zh": "面试截止", "en": "interview due"},
+    "milestone.announce": {"zh": "公布", "en": "announce"},
+    "milestone.probation_review": {"zh": "试用期考核", "en": "probation review"},
+    "milestone.effective": {"zh": "生效", "en": "effective"},
 }
 
 
@@ -207,6 +214,15 @@ def translate(key: str, language: str, **values: object) -> str:
         except (KeyError, IndexError, ValueError):
             return text
     return text
+
+
+def label(prefix: str, value: str | None, language: str) -> str:
+    """``prefix.value`` translated when the catalog has it, else the value itself
+    (workflow states and milestone ids that have no entry show as they are)."""
+    if value is None:
+        return ""
+    entry = MESSAGES.get(f"{prefix}.{value}")
+    return entry.get(language, value) if entry else value
 
 
 def translator(language: str) -> Callable[..., str]:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from promoflow.console.web.auth import PRE_CSRF_COOKIE, Principal, language_of
-from promoflow.console.web.i18n import translator
+from promoflow.console.web.i18n import label, translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -80,6 +80,7 @@ def render(
         user=principal,
         lang=language,
         t=translator(language),
+        tr=lambda prefix, value: label(prefix, value, language),
         csrf=csrf,
         when=lambda v: _when(v, tz),
         query_with=lambda **kw: query_with(request, **kw),

@@ -128,7 +128,7 @@ def what_if(session: Session, pack, cycle_id: str, limit: int = 200) -> dict[str
 
     cycle = queries.get_cycle(session, cycle_id)
     decisions = session.scalars(select(Decision).where(Decision.cycle_id == cycle_id)).all()
-    facts = {d.employee_id: dict(d.facts or {}) for d in decisions}
+    facts = {d.employee_id: {"grade": d.from_grade, **(d.facts or {})} for d in decisions}
     results = evaluate_facts(pack, facts, cycle.period_id)
     changed = []
     for d in decisions:
