@@ -71,6 +71,7 @@ def test_what_if_writes_nothing(app, rt):
         data={"csrf_token": csrf_of(page.text), "version": SALES_VERSION, "cycle_id": CYCLE},
     )
     assert r.status_code == 200
+    assert "/ 30 人结果会改变" in r.text  # the report: how many of the 30 would change
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
 

@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from promoflow.console.web import services
 from promoflow.console.web.auth import Principal, act, db_session, require
 from promoflow.console.web.render import render
 from promoflow.engine import queries
-from promoflow.engine.models import Cycle, Decision
+from promoflow.engine.models import Cycle
 from promoflow.errors import NotFoundError, PromoflowError
 
 router = APIRouter()
@@ -123,32 +124,30 @@ def pack_diff(
 
 
 def what_if(session: Session, pack, cycle_id: str, limit: int = 200) -> dict[str, Any]:
-    """Re-evaluate a past cycle's stored facts with ``pack``: which outcomes would change."""
-    from promoflow.engine.evaluation import evaluate_facts
+    """The what-if service (``engine.whatif``) as the page shows it: who would change."""
+    queries.get_cycle(session, cycle_id)
+    report = services.service("whatif", "what_if")(session, pack, cycle_id)
 
-    cycle = queries.get_cycle(session, cycle_id)
-    decisions = session.scalars(select(Decision).where(Decision.cycle_id == cycle_id)).all()
-    facts = {d.employee_id: {"grade": d.from_grade, **(d.facts or {})} for d in decisions}
-    results = evaluate_facts(pack, facts, cycle.period_id)
-    changed = []
-    for d in decisions:
-        r = results.get(d.employee_id)
-        if r is None:
-            continue
-        outcome, to_grade = getattr(r, "outcome", None), getattr(r, "to_grade", None)
-        if (outcome, to_grade) != (d.outcome, d.to_grade):
-            changed.append(
-                {
-                    "employee_id": d.employee_id,
-                    "was": f"{d.outcome} → {d.to_grade}",
-                    "would_be": f"{outcome} → {to_grade}",
-                }
-            )
+    def move(fields: dict[str, Any]) -> str:
+        return f"{fields.get('outcome')} → {fields.get('to_grade')}"
+
+    changed = [
+        {
+            "employee_id": c.employee_id,
+            "was": move(c.recorded),
+            "would_be": move(c.proposed),
+            "reasons_zh": c.reasons_zh,
+            "reasons_en": c.reasons_en,
+        }
+        for c in report.changes[:limit]
+    ]
     return {
         "cycle_id": cycle_id,
-        "total": len(decisions),
-        "changed": changed[:limit],
-        "n": len(changed),
+        "total": report.evaluated,
+        "changed": changed,
+        "n": len(report.changes),
+        "per_grade": report.per_grade,
+        "not_evaluated": report.not_evaluated,
     }
 
 
@@ -169,7 +168,7 @@ def pack_whatif(
         pack = _load(text, f"{pack_id}@{version[:12]}")
         summary = _summary(pack)
         result = what_if(session, pack, cycle_id)
-    except ImportError:
+    except (ImportError, services.ServiceUnavailable):
         problem = "common.unavailable"
     except PromoflowError as exc:
         problem = str(exc)
