@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, record_many
-from promoflow.engine.cases import Moves, executemany, load_refs
+from promoflow.engine.cases import Moves, executemany, load_refs, update_by_key
 from promoflow.engine.cycles import EFFECTIVE, effective_date, milestone_time, probation_month
 from promoflow.engine.milestones import decision_rows, notice_params, pack_stages, people_by_id
 from promoflow.engine.models import Cycle, Decision, Employee, GradeHistory, StageResult, Vacancy
@@ -268,6 +268,6 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
         )
     moves.write(session, now, actor)
     if updates:
-        executemany(session, update(Employee), updates)
+        update_by_key(session, Employee.__table__, "employee_id", updates)
     record_many(session, events)
     return {**moves.counts(), "grade_changes": len(updates)}

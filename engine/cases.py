@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, record_many
@@ -100,7 +100,7 @@ class Moves:
         for row in final.values():
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
         for rows in by_shape.values():
-            executemany(session, update(Case), rows)
+            update_by_key(session, Case.__table__, "id", rows)
         events = [
             Event(
                 kind="case_transition",
@@ -130,6 +130,25 @@ def executemany(session: Session, statement, rows: list[dict[str, Any]]) -> None
     if rows:
         session.connection().execution_options(yield_per=None, stream_results=False)
         session.execute(statement, rows)
+
+
+def update_by_key(session: Session, table, key: str, rows: list[dict[str, Any]]) -> None:
+    """``UPDATE table SET … WHERE key = …`` for many rows of the same columns, in Core.
+
+    The ORM's bulk update by primary key does per-row bookkeeping that costs more than the
+    statement itself at 100k rows.
+    """
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    statement = (
+        update(table)
+        .where(table.c[key] == bindparam("k_key", type_=table.c[key].type))
+        .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
+    )
+    executemany(
+        session, statement, [{"k_key": r[key], **{f"v_{c}": r[c] for c in columns}} for r in rows]
+    )
 
 
 def load_refs(
