@@ -204,6 +204,12 @@ def _employee(org, rng, catalog: Catalog, track: str, employee_id: str) -> None:
         if profile == "composite_exactly_70" and track != "cs":
             profile = "average_exactly_70"
         _monthly_metrics(org, rng, employee_id, track, profile)
+    elif track == "cs_rating":
+        profile = _pick(rng, RATING_PROFILES)
+        _rating_metrics(org, rng, employee_id, profile)
+    elif track == "cs_assistant":
+        profile = _pick(rng, ASSISTANT_PROFILES)
+        _assistant_metrics(org, rng, employee_id, profile)
     else:
         profile = "no_metrics"
     org.profiles[employee_id] = (tenure, profile)
@@ -368,3 +374,76 @@ def results_csv_text(rows: list[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+#: cs_rating half-year components (POLICY.md §3); equal components weigh exactly their value
+RATING_COMPONENTS = ("knowledge", "communication", "teamwork", "efficiency", "satisfaction")
+RATING_PROFILES = (
+    ("spread", 60),
+    ("composite_exactly_60", 5),
+    ("composite_exactly_70", 5),
+    ("composite_69_99", 5),
+    ("composite_exactly_80", 5),
+    ("composite_exactly_90", 5),
+    ("below_60", 10),
+    ("missing_component", 5),
+)
+
+
+def _rating_metrics(org, rng, employee_id: str, profile: str) -> None:
+    half = org.period.id[:4] + ("H1" if org.period.starts.month <= 6 else "H2")
+    exact = {
+        "composite_exactly_60": Decimal(60),
+        "composite_exactly_70": Decimal(70),
+        "composite_69_99": Decimal("69.99"),
+        "composite_exactly_80": Decimal(80),
+        "composite_exactly_90": Decimal(90),
+    }
+    centre = (30, 58) if profile == "below_60" else (55, 98)
+    target = _d(rng, *centre)
+    for name in RATING_COMPONENTS:
+        if profile == "missing_component" and name == "efficiency":
+            continue
+        if profile in exact:
+            value = exact[profile]
+        else:
+            value = min(max(target + _d(rng, -4, 4), Decimal(0)), Decimal(100))
+        _metric(org, employee_id, half, name, value)
+
+
+#: cs_assistant inputs (POLICY.md §4): score = items 1–5 + 0.75 × appraisal
+ASSISTANT_PROFILES = (
+    ("spread", 70),
+    ("score_exactly_60", 6),
+    ("score_exactly_63", 6),
+    ("score_exactly_96", 6),
+    ("below_60", 6),
+    ("missing_appraisal", 6),
+)
+
+
+def _assistant_metrics(org, rng, employee_id: str, profile: str) -> None:
+    half = org.period.id[:4] + ("H1" if org.period.starts.month <= 6 else "H2")
+    # hard items chosen so that hard + 0.75 × appraisal lands where the profile says
+    fixed = {
+        "score_exactly_60": ((1, 3, 2, 4, 5), Decimal(60)),  # 15 + 45
+        "score_exactly_63": ((3, 4, 2, 4, 5), Decimal(60)),  # 18 + 45
+        "score_exactly_96": ((5, 5, 5, 5, 4), Decimal(96)),  # 24 + 72
+        "below_60": ((0, 1, 1, 2, 0), Decimal(40)),  # 4 + 30
+    }
+    if profile in fixed:
+        items, appraisal = fixed[profile]
+    else:
+        items = (
+            rng.choice((0, 1, 3, 5)),
+            rng.randint(0, 5),
+            rng.randint(1, 5),
+            rng.choice((2, 4, 5)),
+            rng.randint(0, 5),
+        )
+        appraisal = _d(rng, 50, 100, 0)
+    names = ("education", "presentation", "experience", "posts", "certificates")
+    for name, value in zip(names, items, strict=True):
+        _metric(org, employee_id, half, name, Decimal(value))
+    if profile != "missing_appraisal":
+        _metric(org, employee_id, half, "appraisal", appraisal)

@@ -106,3 +106,33 @@ def test_stage_results_straddle_the_pass_mark_and_leave_some_cases_waiting():
     assert set(per_employee.values()) == {1, 2}  # some lack their interview result
     text = results_csv_text(rows)
     assert text.splitlines()[0] == "employee_id,cycle,stage,value"
+
+
+def test_rating_and_assistant_tracks_get_half_year_inputs_on_their_band_edges():
+    org = generate_org(400, ("cs_rating", "cs_assistant"), seed=8)
+    halves = defaultdict(dict)
+    for m in org.metrics:
+        assert m["period"] == "2026H2"
+        halves[m["employee_id"]][m["metric"]] = Decimal(m["value"])
+    weights = {
+        "knowledge": Decimal("0.30"),
+        "communication": Decimal("0.25"),
+        "teamwork": Decimal("0.20"),
+        "efficiency": Decimal("0.15"),
+        "satisfaction": Decimal("0.10"),
+    }
+    tracks = {e["employee_id"]: e["track"] for e in org.employees}
+    composites = {
+        sum(v[k] * w for k, w in weights.items())
+        for e, v in halves.items()
+        if tracks[e] == "cs_rating" and set(v) == set(weights)
+    }
+    assert {Decimal(60), Decimal(70), Decimal("69.99"), Decimal(80), Decimal(90)} <= composites
+    hard = ("education", "presentation", "experience", "posts", "certificates")
+    scores = {
+        sum(v[k] for k in hard) + Decimal("0.75") * v["appraisal"]
+        for e, v in halves.items()
+        if tracks[e] == "cs_assistant" and "appraisal" in v
+    }
+    assert {Decimal(60), Decimal(63), Decimal(96)} <= scores
+    assert any(s < 60 for s in scores)
