@@ -23,6 +23,13 @@ class Catalog:
 
     packs: Mapping[str, Any]
 
+    def __post_init__(self) -> None:
+        # looked up once per row of a 100k-row file: computed once per import
+        object.__setattr__(self, "_tracks", tuple(sorted(self.packs)))
+        object.__setattr__(
+            self, "_grade_sets", {t: frozenset(p.grades) for t, p in self.packs.items()}
+        )
+
     @classmethod
     def bundled(cls) -> Catalog:
         """The catalog of the bundled rule packs."""
@@ -49,7 +56,11 @@ class Catalog:
     @property
     def tracks(self) -> tuple[str, ...]:
         """Every known track id, sorted."""
-        return tuple(sorted(self.packs))
+        return self._tracks
+
+    def has_grade(self, track: str, grade: str) -> bool:
+        """Whether ``grade`` is one of the grades of ``track``."""
+        return grade in self._grade_sets[track]
 
     def grades(self, track: str) -> tuple[str, ...]:
         """The grades of ``track``, low to high."""

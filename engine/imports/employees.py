@@ -77,8 +77,9 @@ def validate(ctx: ImportContext) -> Plan:
 
 def _validate_row(ctx: ImportContext, row) -> EmployeeRow | None:
     errors, catalog, present = ctx.errors, ctx.catalog, ctx.table.header
+    cells = row.cells
     for column in ("employee_id", "name", "track"):
-        if not row.get(column):
+        if not cells.get(column):
             errors.add(row.line, column, f"missing required field {column}")
     values: dict[str, object] = {"employee_id": row.get("employee_id"), "name": row.get("name")}
     track = row.get("track")
@@ -118,7 +119,7 @@ def _validate_row(ctx: ImportContext, row) -> EmployeeRow | None:
             )
     entry_position = None
     if grade:
-        if track and grade not in catalog.grades(track):
+        if track and not catalog.has_grade(track, grade):
             grades = catalog.grades(track)
             errors.add(
                 row.line,
