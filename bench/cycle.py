@@ -124,7 +124,7 @@ def measure(n: int, db: str, profile: str | None = None) -> dict:
 
 
 def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) -> dict:
-    clock = Clock(Path(profile) if profile else None)
+    clock = Clock(Path(profile) if profile and profile != "breakdown" else None)
     times = pipeline.milestone_times(CYCLE)
     clock.time("setup", lambda: pipeline.initialise(rt, times["open"]))
     files = clock.time("generate", lambda: _generate(n, folder))
@@ -136,7 +136,18 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         )
     import_s = sum(v for k, v in clock.phases.items() if k.startswith("import_"))
 
-    clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
+    breakdown = None
+    if profile == "breakdown":
+        from bench.breakdown import profile as cprofile
+        from bench.breakdown import shares
+
+        def opened_under_cprofile():
+            _, stats = cprofile(lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
+            return shares(stats, ("run_milestone", "engine/cycles"))
+
+        breakdown = clock.time("open", opened_under_cprofile)
+    else:
+        clock.time("open", lambda: pipeline.run_milestone(rt, CYCLE, "open", times["open"]))
     open_s = clock.phases["open"]
 
     opened = clock.time("export_open", lambda: pipeline.export(rt, CYCLE))
@@ -193,6 +204,8 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         "phases_cpu_s": clock.cpu,
         "peak_rss_after_mb": clock.peak_mb,
         "differences": differences,
+        **({"open_breakdown_s": breakdown} if breakdown else {}),
+        **({"profiled": True} if profile else {}),
     }
 
 

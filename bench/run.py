@@ -127,11 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--n", default=",".join(map(str, DEFAULT_N)), help="sizes, e.g. 1000,10000")
     parser.add_argument("--db", default=None, help="sqlite, postgresql or both (comma-separated)")
-    parser.add_argument("--out", default=str(RESULTS), help="where to write the JSON results")
+    parser.add_argument("--out", default=None, help=f"JSON results (default {RESULTS})")
     parser.add_argument(
         "--profile",
         default=None,
         help="write a pyinstrument profile of each phase into this folder",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="run open under cProfile and report facts/durable_rules/explanations/audit/notices",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         from bench.cycle import measure
 
-        run = measure(sizes[0], args.db, profile=args.profile)
+        run = measure(sizes[0], args.db, profile="breakdown" if args.breakdown else args.profile)
         run["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(run), flush=True)
         return 0
@@ -150,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             print(f"bench: N={n:,} on {db} …", file=sys.stderr, flush=True)
             extra = ["--profile", args.profile] if args.profile else []
+            extra += ["--breakdown"] if args.breakdown else []
             runs.append(_run_child(n, db, extra))
             print(f"bench: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
     result = {
@@ -163,7 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(table(runs))
     print(f"\nexponent (log-log slope of cycle time vs N): {result['exponents']}")
-    out = Path(args.out)
+    for r in runs:
+        if r.get("open_breakdown_s"):
+            parts = r["open_breakdown_s"]
+            total = parts["total"] or 1
+            shown = ", ".join(
+                f"{k} {100 * v / total:.0f} %" for k, v in parts.items() if k != "total"
+            )
+            print(f"open at N={r['n']:,} on {r['db']} (cProfile, {total:.1f} s): {shown}")
+    profiled = args.profile or args.breakdown
+    # profiled timings are slower than real ones: never let them overwrite latest.json
+    out = Path(args.out or (RESULTS.with_name("profiled.json") if profiled else RESULTS))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {out}", file=sys.stderr)
