@@ -222,6 +222,10 @@ def _move(ctx: ImportContext, items: list[Item]) -> int:
             late_passed.append(item.ref)
         if after == "dismissal_review":
             failed_probation.append((item.ref, item.verdict))
+        last = f"{stage_short(info.stages[-1])}_passed" if info.stages else None
+        if after == last and "announce" in info.done:
+            # vacancies were handed out and changes announced: a person decides now
+            moves.flag(item.ref, "passed after the announcement: HR to approve by override")
     notices: list[Outgoing] = []
     if late_passed:
         more, notices = notify_refs(session, cycle, info.pack, late_passed, "interview", now)
