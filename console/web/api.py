@@ -184,6 +184,19 @@ def create_api(runtime: Runtime) -> FastAPI:
             row["status"] = None
         return ok(row)
 
+    @api.post("/cycles/{cycle_id}/advance", summary="Open the cycle or run its next milestone")
+    def cycle_advance(
+        cycle_id: str,
+        request: Request,
+        p: Principal = Depends(api_require("cycle_run")),
+        session: Session = Depends(db_session),
+    ) -> JSONResponse:
+        from promoflow.console.web.pages.cycles import run_next_milestone
+
+        report = run_next_milestone(session, cycle_id, request.app.state.runtime.now(), p.username)
+        session.commit()
+        return ok(report)
+
     @api.get("/cycles/{cycle_id}/cases", summary="A cycle's cases: filter, sort, page")
     def cases(
         cycle_id: str,

@@ -79,6 +79,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cycle.before": {"zh": "周期前", "en": "before"},
     "cycle.after": {"zh": "周期后", "en": "after"},
     "cycle.flagged_only": {"zh": "仅待处理", "en": "Flagged only"},
+    "cycle.advance": {"zh": "执行下一个节点", "en": "Run the next milestone"},
     "col.cycle": {"zh": "周期", "en": "Cycle"},
     "col.track": {"zh": "序列", "en": "Track"},
     "col.period": {"zh": "期间", "en": "Period"},

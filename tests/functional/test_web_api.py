@@ -16,6 +16,7 @@ ROUTES = [
     ("GET", "/api/cycles", "read", {}),
     ("GET", f"/api/cycles/{CYCLE}", "read", {}),
     ("GET", f"/api/cycles/{CYCLE}/cases", "read", {}),
+    ("POST", "/api/cycles/sales-2026Q4/advance", "cycle_run", {}),
     ("GET", f"/api/cycles/{CYCLE}/cases/E000001", "read", {}),
     ("GET", f"/api/cycles/{CYCLE}/decisions", "read", {}),
     ("GET", "/api/overrides", "read", {}),
@@ -117,5 +118,16 @@ def test_the_openapi_document_lists_the_routes(world):
     paths = {"/api" + p for p in document["paths"]}
     for _method, path, _perm, _kw in ROUTES:
         template = path.replace(CYCLE, "{cycle_id}").replace("E000001", "{employee_id}")
+        template = template.replace("sales-2026Q4", "{cycle_id}")
         template = template.replace("/999/", "/{override_id}/").replace("/results", "/{kind}")
         assert template in paths, template
+
+
+def test_a_manager_opens_a_new_cycle_through_the_api(world):
+    client, tokens = world
+    response = client.post("/api/cycles/sales-2026Q4/advance", headers=tokens["manager"])
+    assert response.status_code == 200, response.text
+    assert response.json()["milestone"] == "open" and response.json()["ran"] is True
+    cycles = client.get("/api/cycles", headers=tokens["viewer"]).json()
+    opened = next(c for c in cycles if c["cycle_id"] == "sales-2026Q4")
+    assert opened["decisions"] == 30

@@ -219,3 +219,31 @@ def test_the_case_page_lists_the_case_notices_from_the_outbox(app, rt):
     html = login(app, "viewer").get(f"/cycles/{CYCLE}/cases/E000004").text
     notices = html.split('id="notices"')[1].split("</ul>")[0]
     assert "笔试通知 &lt;b&gt;" in notices and "sent" in notices
+
+
+def test_a_manager_runs_the_next_milestone_from_the_cycles_page(app, rt):
+    manager = login(app, "manager")
+    page = manager.get("/cycles")
+    assert 'id="advance-form"' in page.text
+    response = manager.post(
+        "/cycles/advance",
+        data={"csrf_token": csrf_of(page.text), "cycle_id": "sales-2026Q4"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert "sales-2026Q4" in manager.get("/cycles/sales-2026Q4").text
+    with rt.sessions() as s:
+        actors = set(
+            s.scalars(select(AuditEvent.actor).where(AuditEvent.cycle_id == "sales-2026Q4"))
+        )
+    assert "manager" in actors
+
+
+def test_an_officer_may_not_run_milestones(app):
+    officer = login(app, "officer")
+    page = officer.get("/cycles")
+    assert 'id="advance-form"' not in page.text
+    response = officer.post(
+        "/cycles/advance", data={"csrf_token": csrf_of(page.text), "cycle_id": "sales-2026Q4"}
+    )
+    assert response.status_code == 403

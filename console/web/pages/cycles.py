@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from promoflow.console.web import exports, timeline
-from promoflow.console.web.auth import Principal, db_session, language_of, require
+from promoflow.console.web import exports, services, timeline
+from promoflow.console.web.auth import Principal, act, db_session, language_of, require
 from promoflow.console.web.pages.dashboard import cycle_charts
 from promoflow.console.web.render import render
 from promoflow.engine import queries
@@ -141,3 +141,36 @@ def case_page(
         d=detail,
         overrides=overrides_of(session, cycle_id, employee_id),
     )
+
+
+def run_next_milestone(session: Session, cycle_id: str, now, actor: str) -> dict:
+    """The cycle's next milestone through ``engine.cycles.advance`` (opens it if new)."""
+    report = services.service("cycles", "advance")(session, cycle_id, now, actor)
+    return report.as_dict()
+
+
+@router.post("/cycles/advance")
+def cycle_advance(
+    request: Request,
+    cycle_id: str = Form(...),
+    principal: Principal = Depends(act("cycle_run")),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Open a cycle or run its next milestone by hand (as ``promoflow cycle advance``)."""
+    from promoflow.errors import PromoflowError
+
+    cycle_id = cycle_id.strip()
+    try:
+        run_next_milestone(session, cycle_id, request.app.state.runtime.now(), principal.username)
+        session.commit()
+    except PromoflowError as exc:
+        session.rollback()
+        return render(
+            request,
+            "cycles.html",
+            principal,
+            status_code=409,
+            cycles=queries.list_cycles(session),
+            error=str(exc),
+        )
+    return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)
