@@ -130,7 +130,7 @@ def case_page(
     session: Session = Depends(db_session),
 ) -> Response:
     """One case: facts, rule and reasons, stage results, notices, overrides, timeline."""
-    from promoflow.console.web.pages.overrides import overrides_of
+    from promoflow.console.web.pages.overrides import kind_labels, overrides_of
 
     detail = queries.case_detail(session, cycle_id, employee_id)
     return render(
@@ -140,6 +140,7 @@ def case_page(
         cycle_id=cycle_id,
         d=detail,
         overrides=overrides_of(session, cycle_id, employee_id),
+        kinds=kind_labels(),
     )
 
 

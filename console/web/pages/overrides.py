@@ -208,6 +208,7 @@ def approval_queue(
         "overrides.html",
         principal,
         pending=pending_overrides(session),
+        kinds=kind_labels(),
         error=request.query_params.get("error"),
     )
 
@@ -253,5 +254,6 @@ def approval_error(request: Request, principal: Principal, session: Session, err
         principal,
         status_code=409,
         pending=pending_overrides(session),
+        kinds=kind_labels(),
         error=error,
     )
