@@ -185,3 +185,20 @@ def test_the_pages_load_only_their_own_assets(server, browser):
     page.goto(f"{server}/cycles/{CYCLE}")
     assert page.evaluate("typeof htmx") == "object"
     assert not outside, outside
+
+
+def test_a_manager_opens_a_cycle_and_reads_the_rules_own_reasons(server, browser):
+    """Through the real services: open sales-2026Q4 from the console, then read a case the
+    rule engine decided (the seeded employees have no 2026Q4 metrics: pending, and why)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 780})
+    _login(page, server, "manager")
+    page.goto(f"{server}/cycles")
+    page.fill("#advance-form input[name=cycle_id]", "sales-2026Q4")
+    page.click("#advance-form button[type=submit]")
+    page.wait_for_url("**/cycles/sales-2026Q4")
+    assert page.locator("#cases tbody tr").count() == 50  # first page of the 60 decisions
+    page.click("#cases tbody tr:first-child a")
+    page.wait_for_url("**/cycles/sales-2026Q4/cases/*")
+    reasons = page.locator("#reasons").inner_text()
+    assert reasons.strip() and reasons.strip() != "无"  # "none"
+    _shot(page, "08-real-case")
