@@ -340,6 +340,41 @@ EXPORT_KEYS = (
 #: probation states after a failed review carry review ``dismissal`` in the export
 _DISMISSAL_STATES = {"dismissal_review", "dismissed", "retained"}
 
+#: how a nomination that stopped at a stage reads in the export: (outcome, zh, en)
+_STOPPED = {
+    "failed": (
+        "unchanged",
+        "{stage_zh}未通过，职级不变",
+        "{stage_en} not passed → grade unchanged",
+    ),
+    "missing": (
+        "pending",
+        "{stage_zh}结果截止时未到，待人力资源处理",
+        "{stage_en} result missing at its deadline → waiting for HR",
+    ),
+}
+_STAGE_NAMES = {"test": ("笔试", "written test"), "interview": ("面试", "interview")}
+
+
+def _stopped_promotion(kind: str | None, state: str | None, lang: str) -> tuple[str, str] | None:
+    """A nomination that did not (or not yet) become a promotion: what the export says.
+
+    The rule's nomination stays in the decision row; the export line tells the cycle's
+    result for the person, so a failed written test never reads as "promoted".
+    """
+    if kind != "promotion" or not state:
+        return None
+    if state == "no_vacancy":
+        why = "无空缺职位，职级不变" if lang == "zh" else "no vacancy → grade unchanged"
+        return "unchanged", why
+    short, _, result = state.rpartition("_")
+    if result not in _STOPPED or short not in _STAGE_NAMES:
+        return None
+    outcome, zh, en = _STOPPED[result]
+    stage_zh, stage_en = _STAGE_NAMES[short]
+    text = zh if lang == "zh" else en
+    return outcome, text.format(stage_zh=stage_zh, stage_en=stage_en)
+
 
 def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[str, Any]]:
     """One INTERCHANGE.md line per evaluated employee, ordered by employee id."""
@@ -358,19 +393,25 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
         review = decision.review
         if kind == "probation" and state in _DISMISSAL_STATES:
             review = "dismissal"
-        reasons = decision.reasons_zh if lang == "zh" else decision.reasons_en
+        reasons = list((decision.reasons_zh if lang == "zh" else decision.reasons_en) or [])
+        outcome, to_grade = decision.outcome, decision.to_grade
+        stopped = _stopped_promotion(kind, state, lang)
+        if stopped is not None:
+            outcome, why = stopped
+            to_grade = decision.from_grade
+            reasons.append(why)
         out.append(
             {
                 "cycle": cid,
                 "employee_id": decision.employee_id,
                 "from_grade": decision.from_grade,
-                "to_grade": decision.to_grade,
-                "outcome": decision.outcome,
+                "to_grade": to_grade,
+                "outcome": outcome,
                 "state": state,
                 "probation": bool(decision.probation),
                 "review": review,
                 "rule": decision.rule,
-                "reasons": list(reasons or []),
+                "reasons": reasons,
             }
         )
     # HR overrides beside the rule's decision (the fields above stay the rule's own); the

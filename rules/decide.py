@@ -102,6 +102,10 @@ def period_labels(period_id: str) -> dict[str, str]:
     return {"period": period.id, "q": last.id, "prev_q": last.previous().id}
 
 
+#: decimal places shown in reasons; longer values are rounded and marked with ≈
+SHOWN_PLACES = 4
+
+
 def fmt(value: object, ftype: str = "decimal") -> str:
     """A fact value or threshold as HR writes it: 79.5, 80, 80.01%."""
     if value is None:
@@ -111,8 +115,12 @@ def fmt(value: object, ftype: str = "decimal") -> str:
     if ftype == "percent" and isinstance(value, Decimal | int):
         return fmt(Decimal(value) * 100) + "%"
     if isinstance(value, Decimal):
-        text = format(value.normalize(), "f")
-        return text
+        if value.as_tuple().exponent < -SHOWN_PLACES:
+            # a mean of three months can run to 28 digits: show it rounded, and say so;
+            # the decision's stored facts keep every digit
+            shown = value.quantize(Decimal(1).scaleb(-SHOWN_PLACES))
+            return "≈" + format(shown.normalize(), "f")
+        return format(value.normalize(), "f")
     return str(value)
 
 

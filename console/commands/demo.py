@@ -25,8 +25,13 @@ from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.models import Employee, GradeHistory
 from promoflow.engine.setup import initialise
 from promoflow.engine.synthetic import SyntheticOrg, generate_org
+from promoflow.rules.packs import bundled_packs
 
 KINDS = ("employees", "metrics", "vacancies")
+#: The cycles the demo runs through every milestone, in order.
+DEMO_CYCLES = ("sales-{period}", "cs-{period}")
+#: Rows of the "who moved" table shown per cycle; the rest are in ``promoflow decisions``.
+MOVED_ROWS_SHOWN = 15
 CYCLE_SERVICES = "promoflow.engine.cycles"
 
 
@@ -103,6 +108,47 @@ def summary_tables(rt: Runtime, org: SyntheticOrg, reports: list) -> list[Table]
     return [imported, grades, cases]
 
 
+def outcome_table(rows: list[dict], title: str, grades: tuple[str, ...]) -> Table:
+    """Outcomes per starting grade (low to high), as counted from the decisions export."""
+    counts = Counter((r["from_grade"], r["outcome"]) for r in rows)
+    outcomes = ("promoted", "demoted", "unchanged", "pending")
+    table = Table(title=title)
+    table.add_column("grade")
+    for outcome in outcomes:
+        table.add_column(outcome, justify="right")
+    present = {r["from_grade"] for r in rows}
+    for grade in (g for g in grades if g in present):
+        table.add_row(grade, *(str(counts.get((grade, o), 0) or "") for o in outcomes))
+    return table
+
+
+def run_cycles(url: str, org: SyntheticOrg, folder: Path) -> None:
+    """Run each demo cycle through every milestone with the real services, then summarise."""
+    from promoflow.console.commands.cycle import moved_table, run_whole_cycle
+
+    rt = bootstrap(url, actor="demo")
+    try:
+        for template in DEMO_CYCLES:
+            cycle = template.format(period=org.period.id)
+            console.rule(f"cycle {cycle}")
+            rows = run_whole_cycle(rt, cycle, folder)
+            grades = bundled_packs()[cycle.split("-")[0]].grades
+            title = f"{cycle}: outcomes per grade / 各职级结果"
+            console.print(outcome_table(rows, title, grades))
+            moved = [r for r in rows if r["outcome"] != "unchanged" or r["review"]]
+            console.print(
+                moved_table(moved[:MOVED_ROWS_SHOWN], f"{cycle}: who moved and why / 变动及原因")
+            )
+            if len(moved) > MOVED_ROWS_SHOWN:
+                console.print(
+                    f"  … {len(moved) - MOVED_ROWS_SHOWN} more: "
+                    f"promoflow --db {url} decisions {cycle} --format csv",
+                    highlight=False,
+                )
+    finally:
+        rt.engine.dispose()
+
+
 def register(app: typer.Typer) -> None:
     """Add ``demo``."""
 
@@ -132,21 +178,21 @@ def register(app: typer.Typer) -> None:
         finally:
             rt.engine.dispose()
 
-        if cycles_available():
+        if not cycles_available():
             console.print(
-                "[yellow]The cycle services are installed, but the demo does not run them yet: "
-                "it stops after the import. No decision was made or shown.[/]"
-            )
-        else:
-            console.print(
-                "[yellow]The cycle services are not installed yet: the demo stops after the "
+                "[yellow]The cycle services are not installed: the demo stops after the "
                 "import. No decision was made or shown.[/]"
             )
+        else:
+            run_cycles(url, org, folder)
+        first_cycle = DEMO_CYCLES[0].format(period=period)
         console.print(
             f"\nWhere to look next:\n"
             f"  • the files: {folder}/employees.csv, metrics.csv, vacancies.csv\n"
             f"  • the database: {url}\n"
             f"  • try: promoflow --db {url} import metrics {folder}/metrics.csv   (0 changed)\n"
-            f"  • docs/getting-started.md and docs/data-model.md",
+            f"  • the decisions: promoflow --db {url} decisions {first_cycle} --format csv\n"
+            f"  • the trail: promoflow --db {url} audit verify\n"
+            f"  • docs/getting-started.md, docs/workflow.md and docs/rules.md",
             highlight=False,
         )

@@ -139,7 +139,8 @@ SALES_Q = [
     ("S02", "S5", "2025-01-01", ("90", "95"), ("79.99", "95"), "demoted", "S4", None, "effective"),
     ("S03", "S5", "2025-01-01", ("90", "95"), ("85", "80"), "unchanged", "S5", None, "announced"),
     ("S04", "S5", "2025-01-01", ("90", "95"), ("85", "79.99"), "demoted", "S4", None, "effective"),
-    ("S05", "S5", "2026-07-01", ("90", "95"), ("90", "95"), "promoted", "S6", None, "test_failed"),
+    # a nomination that fails its written test reads as unchanged in the export
+    ("S05", "S5", "2026-07-01", ("90", "95"), ("90", "95"), "unchanged", "S5", None, "test_failed"),
     ("S06", "S5", "2026-07-02", ("90", "95"), ("90", "95"), "unchanged", "S5", None, "announced"),
     (
         "S07",
@@ -158,8 +159,8 @@ SALES_Q = [
         "2025-01-01",
         ("90", "95"),
         ("90", "95"),
-        "promoted",
-        "S10",
+        "pending",  # nominated, but the interview result never came: waits for HR
+        "S9",
         None,
         "interview_missing",
     ),
@@ -176,7 +177,7 @@ SALES_Q = [
         None,
         "announced",
     ),
-    ("S12", "S3", "2025-01-01", ("85", "95"), ("85", "95"), "promoted", "S4", None, "test_missing"),
+    ("S12", "S3", "2025-01-01", ("85", "95"), ("85", "95"), "pending", "S3", None, "test_missing"),
     ("S13", "S5", "2025-01-01", ("85", "80"), ("85", "95"), "unchanged", "S5", None, "announced"),
 ]
 
@@ -241,7 +242,7 @@ def test_a_sales_quarter_runs_end_to_end_through_the_cli(cli):
 SALES_H = [
     # id, grade, since, Q3 score, Q4 score, half actual, test, interview → outcome, to, end state
     ("H1", "S12", "2026-01-01", "85", "85", "90", "90", "90", "promoted", "S13", "effective"),
-    ("H2", "S12", "2026-01-01", "85", "85", "90", "80", "80", "promoted", "S13", "no_vacancy"),
+    ("H2", "S12", "2026-01-01", "85", "85", "90", "80", "80", "unchanged", "S12", "no_vacancy"),
     ("H3", "S10", "2026-07-01", "85", "85", "90", "70", "pass", "promoted", "S11", "effective"),
     ("H4", "S10", "2026-07-02", "85", "85", "90", None, None, "unchanged", "S10", "announced"),
     ("H5", "S11", "2025-01-01", "79", "79", "90", None, None, "demoted", "S10", "effective"),
