@@ -118,7 +118,9 @@ def measure(n: int, db: str, profile: str | None = None) -> dict:
         with throwaway_database(db, folder) as url:
             rt = bootstrap(url, actor="bench")
             try:
-                return _measure(rt, n, db, folder, profile)
+                run = _measure(rt, n, db, folder, profile)
+                run["server"] = _server_version(rt)
+                return run
             finally:
                 rt.engine.dispose()
 
@@ -207,6 +209,14 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         **({"open_breakdown_s": breakdown} if breakdown else {}),
         **({"profiled": True} if profile else {}),
     }
+
+
+def _server_version(rt: Runtime) -> str:
+    """``SQLite 3.40.1`` or ``PostgreSQL 15.20``: which database engine the run measured."""
+    with rt.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            return "SQLite " + conn.exec_driver_sql("SELECT sqlite_version()").scalar_one()
+        return "PostgreSQL " + conn.exec_driver_sql("SHOW server_version").scalar_one().split()[0]
 
 
 def _generate(n: int, folder: Path) -> dict[str, Path]:

@@ -159,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(_run_child(n, db, extra))
             print(f"bench: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
     result = {
-        "machine": machine(),
+        "machine": ", ".join(
+            [
+                machine(),
+                *sorted(
+                    {r["server"] for r in runs if "server" in r}
+                    - {f"SQLite {sqlite3.sqlite_version}"}
+                ),
+            ]
+        ),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "exponent": _headline_exponent(runs),
         "exponents": {
