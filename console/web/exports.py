@@ -31,16 +31,19 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def _csv_lines(columns: list[str], rows: Iterable[dict]) -> Iterator[str]:
+def _csv_lines(columns: list[str], rows: Iterable[dict], batch: int = 2000) -> Iterator[str]:
+    """CSV text in blocks of ``batch`` rows (one block per hop to the event loop, not one row)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    buffer.write("\ufeff")
     writer.writerow(columns)
-    yield "\ufeff" + buffer.getvalue()
-    for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
+    for n, row in enumerate(rows, 1):
         writer.writerow([_cell(row.get(c)) for c in columns])
-        yield buffer.getvalue()
+        if n % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def csv_response(name: str, columns: list[str], rows: Iterable[dict]) -> StreamingResponse:
