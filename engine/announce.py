@@ -21,6 +21,7 @@ from promoflow.engine.cycles import EFFECTIVE, effective_date, milestone_time, p
 from promoflow.engine.milestones import decision_rows, notice_params, pack_stages, people_by_id
 from promoflow.engine.models import Cycle, Decision, Employee, GradeHistory, StageResult, Vacancy
 from promoflow.engine.notices import Outgoing, queue
+from promoflow.engine.overrides import effective_overrides
 from promoflow.errors import TransitionError
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -68,9 +69,12 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
     promo_spec = spec_for("promotion", stages)
     moves, notices, history = Moves(cycle.cycle_id), [], []
     rating = pack.id == "cs_rating"
+    overridden = effective_overrides(session, cycle.cycle_id)
 
     candidates, plain = [], []
     for ref in refs:
+        if ref.employee_id in overridden:
+            continue  # HR decided this one: the override, not the rule, sets the grade
         if ref.kind == "promotion" and ref.state == ready:
             d = decisions[ref.decision_id]
             if _needs_vacancy(pack, period.kind, d.from_grade, d.to_grade):
@@ -95,6 +99,11 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
             continue
         emp = people.get(ref.employee_id)
         spec = spec_for(ref.kind, stages)
+        if ref.employee_id in overridden:
+            o = overridden[ref.employee_id]
+            why = f"decided by override #{o.id} ({o.kind}): the rule's change is not made"
+            moves.flag(ref, why)
+            continue
         if "announce" not in spec.allowed(ref.state):
             if ref.kind == "promotion" and ref.state not in spec.final:
                 moves.flag(
@@ -235,6 +244,7 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
         )
     stages = pack_stages(pack)
     decisions = decision_rows(session, cycle.cycle_id)
+    overridden = effective_overrides(session, cycle.cycle_id)
     moves = Moves(cycle.cycle_id)
     updates, events = [], []
     for ref in load_refs(session, cycle.cycle_id, ("announced",)):
@@ -242,7 +252,8 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
             continue
         moves.fire(spec_for(ref.kind, stages), ref, "take_effect")
         d = decisions[ref.decision_id]
-        if d.to_grade == d.from_grade:
+        if d.to_grade == d.from_grade or d.employee_id in overridden:
+            # an override approved after the announcement already set the grade
             continue
         updates.append(
             {

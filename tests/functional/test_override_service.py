@@ -223,3 +223,46 @@ def test_blocking_a_promotion_not_yet_in_effect_writes_no_grade_change(cycle_rt)
         assert s.get(Override, o.id).effect["applied_grade"] == "S5"
         assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
         assert count(cycle_rt, AuditEvent, AuditEvent.kind == "grade_change") == 0
+
+
+def _run_rest_of_cycle(rt):
+    """Results for everyone invited, then every remaining milestone at its calendar time."""
+    from promoflow.engine import cases, cycles
+    from promoflow.engine.models import Case
+    from promoflow.workflow.guards import judge
+
+    steps = [
+        ("test_due", datetime(2026, 10, 11, 18, 0, tzinfo=TZ)),
+        ("interview_notice", datetime(2026, 10, 12, 9, 0, tzinfo=TZ)),
+        ("interview_due", datetime(2026, 10, 15, 18, 0, tzinfo=TZ)),
+        ("announce", datetime(2026, 10, 20, 9, 0, tzinfo=TZ)),
+        ("effective", datetime(2026, 11, 1, 0, 0, tzinfo=TZ)),
+    ]
+    for step, when in steps:
+        with rt.sessions() as s, s.begin():
+            for case in s.scalars(select(Case).where(Case.state.like("%_notified"))).all():
+                stage = "written_test" if case.state == "test_notified" else "interview"
+                verdict = judge(stage, "90", {"written_test": 60, "interview": 60})
+                trigger = "record_test" if stage == "written_test" else "record_interview"
+                cases.trigger(s, case, trigger, when, "hr", verdict=verdict)
+        with rt.sessions() as s, s.begin():
+            cycles.run_milestone(s, CYCLE, step, when, "scheduler")
+
+
+def test_the_cycle_carries_out_approved_overrides_instead_of_the_rule(cycle_rt):
+    blocked = propose(cycle_rt, "olivia", employee_id="E04", kind="block_promotion",
+                      reason="open disciplinary matter")  # fmt: skip
+    decide(cycle_rt, "approve", blocked.id, "mia")
+    milder = propose(cycle_rt, "olivia", employee_id="E05", kind="cancel_demotion",
+                     reason="sick leave for most of the quarter")  # fmt: skip
+    decide(cycle_rt, "approve", milder.id, "mia")
+    _run_rest_of_cycle(cycle_rt)
+    with cycle_rt.sessions() as s:
+        assert s.get(Employee, "E01").grade == "S6"  # the rule's promotion still happens
+        assert s.get(Employee, "E04").grade == "S5"  # blocked
+        assert s.get(Employee, "E05").grade == "S5"  # demotion cancelled
+        rule_rows = s.scalars(
+            select(GradeHistory.employee_id).where(GradeHistory.source == "cycle")
+        ).all()
+        assert "E04" not in rule_rows and "E05" not in rule_rows and "E01" in rule_rows
+        assert verify_chain(s).ok
