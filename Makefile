@@ -5,7 +5,7 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench migration clean browser-deps
+.PHONY: demo test lint bench migration clean
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "promoflow needs Python 3.11 or 3.12 (durable_rules fails on 3.13)"; exit 1; }

@@ -61,7 +61,8 @@ def load_metrics(
     connection = session.connection()
     keys: dict[tuple[str, str], tuple[str, str]] = {}
     for statement in statements:
-        result = connection.execution_options(yield_per=_BATCH).execute(statement)
+        # options on the statement, not the connection: they must not outlive this read
+        result = connection.execute(statement.execution_options(yield_per=_BATCH))
         for batch in result.partitions():
             for employee_id, period_id, metric, value in batch:
                 if employee_id in wanted:
