@@ -1,11 +1,15 @@
 """Database engines, sessions and schema upgrades, for SQLite and PostgreSQL alike.
 
 SQLite is opened with foreign keys on, a busy timeout, and SQLAlchemy (not pysqlite) in
-charge of transactions, so savepoints and ``BEGIN IMMEDIATE`` behave as documented.
+charge of transactions. Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes
+the write lock up front, so two writers queue (busy timeout) instead of one failing with
+"database is locked" when it upgrades a read lock. SQLite is the embedded, one-writer
+database; concurrent use belongs on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,10 +28,16 @@ def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url`` with the per-dialect settings promoflow relies on."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        seconds = busy_timeout_seconds()
+        engine = create_engine(url, connect_args={"timeout": seconds}, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def busy_timeout_seconds() -> float:
+    """How long a SQLite writer waits for another (``PROMOFLOW_SQLITE_BUSY_TIMEOUT``, s)."""
+    return float(os.environ.get("PROMOFLOW_SQLITE_BUSY_TIMEOUT", "30"))
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -36,12 +46,12 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds() * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - driver callback
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -133,6 +133,8 @@ def _event(cycle: Cycle, result: DecisionResult, actor: str, now: datetime) -> E
             "probation": result.probation,
             "review": result.review,
             "missing": result.missing_inputs or result.missing,
+            # the facts read, in the hash chain: an edited fact is caught by replay
+            "facts": result.facts,
         },
         reason=" / ".join(result.reasons_zh + result.reasons_en),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -44,6 +46,13 @@ def test_a_demotion_is_cancelled_by_two_managers_and_listed_beside_the_rule(cycl
     assert row["rule_decision"]["outcome"] == "demoted"
     assert row["effect"]["outcome"] == "unchanged"
     assert (row["proposed_by"], row["decided_by"], row["status"]) == ("mia", "max", "approved")
+
+    exported = runner.invoke(app, ["--db", cycle_db, "decisions", CYCLE, "--format", "csv"])
+    table = {r["employee_id"]: r for r in csv.DictReader(io.StringIO(exported.stdout))}
+    assert (table["E05"]["outcome"], table["E05"]["to_grade"]) == ("demoted", "S4")  # the rule's
+    assert table["E05"]["overrides"].startswith("#1 cancel_demotion")
+    assert "approved (mia, max): 季度内病假" in table["E05"]["overrides"]
+    assert table["E01"]["overrides"] == ""
 
 
 def test_the_reason_option_is_mandatory(cycle_db):

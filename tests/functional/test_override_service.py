@@ -221,8 +221,8 @@ def test_blocking_a_promotion_not_yet_in_effect_writes_no_grade_change(cycle_rt)
     with cycle_rt.sessions() as s:
         assert s.get(Employee, "E04").grade == "S5"
         assert s.get(Override, o.id).effect["applied_grade"] == "S5"
-        assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
-        assert count(cycle_rt, AuditEvent, AuditEvent.kind == "grade_change") == 0
+    assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
+    assert count(cycle_rt, AuditEvent, AuditEvent.kind == "grade_change") == 0
 
 
 def _run_rest_of_cycle(rt):
