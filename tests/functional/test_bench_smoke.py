@@ -52,3 +52,26 @@ def test_the_table_shows_a_mismatch_loudly():
     run = {"n": 1000, "db": "sqlite", "decisions_match": False, "cycle_s": 1.5}
     assert "**NO**" in table([run])
     assert "1,000" in table([run])
+
+
+def test_compare_names_every_employee_on_which_engine_and_floor_disagree():
+    from bench.cycle import compare
+    from bench.floor import FloorDecision
+
+    lines = [
+        {"employee_id": "E1", "from_grade": "S5", "to_grade": "S6", "outcome": "promoted",
+         "review": None},
+        {"employee_id": "E2", "from_grade": "S3", "to_grade": "S3", "outcome": "unchanged",
+         "review": "elimination"},
+    ]  # fmt: skip
+    floor = {
+        "E1": FloorDecision("E1", "S5", "S6", "promoted"),
+        "E2": FloorDecision("E2", "S3", "S3", "unchanged", "elimination"),
+    }
+    assert compare(lines, floor) == (True, [])
+    floor["E3"] = FloorDecision("E3", "S4", "S4", "pending")
+    floor["E1"] = FloorDecision("E1", "S5", "S5", "pending")
+    match, differences = compare(lines, floor)
+    assert not match
+    assert [d["employee_id"] for d in differences] == ["E1", "E3"]
+    assert differences[1]["engine"] is None
