@@ -380,8 +380,22 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
     """One INTERCHANGE.md line per evaluated employee, ordered by employee id."""
     cid = cycle_id(*parse_cycle_id(cid))
     get_cycle(session, cid)
+    # Columns, not Decision objects: an export of 100k lines must not decode every
+    # decision's facts and thresholds (nor the other language's reasons) to print none.
+    reasons_column = Decision.reasons_zh if lang == "zh" else Decision.reasons_en
     rows = session.execute(
-        select(Decision, Case.kind, Case.state)
+        select(
+            Decision.employee_id,
+            Decision.from_grade,
+            Decision.to_grade,
+            Decision.outcome,
+            Decision.probation,
+            Decision.review,
+            Decision.rule,
+            reasons_column.label("reasons"),
+            Case.kind,
+            Case.state,
+        )
         .outerjoin(
             Case, (Case.cycle_id == Decision.cycle_id) & (Case.employee_id == Decision.employee_id)
         )
@@ -389,11 +403,12 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
         .order_by(Decision.employee_id)
     )
     out = []
-    for decision, kind, state in rows:
+    for decision in rows:
+        kind, state = decision.kind, decision.state
         review = decision.review
         if kind == "probation" and state in _DISMISSAL_STATES:
             review = "dismissal"
-        reasons = list((decision.reasons_zh if lang == "zh" else decision.reasons_en) or [])
+        reasons = list(decision.reasons or [])
         outcome, to_grade = decision.outcome, decision.to_grade
         stopped = _stopped_promotion(kind, state, lang)
         if stopped is not None:

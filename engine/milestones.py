@@ -86,16 +86,28 @@ def decision_rows(session: Session, cycle_id: str) -> dict[int, Any]:
     return {d.id: d for d in rows}
 
 
-def people_by_id(session: Session, ids: list[str]) -> dict[str, Employee]:
-    out: dict[str, Employee] = {}
+#: what milestones read of an employee: name for notices, the rest for probation facts
+_PERSON_COLUMNS = (
+    Employee.employee_id,
+    Employee.name,
+    Employee.track,
+    Employee.grade,
+    Employee.grade_since,
+    Employee.org_unit,
+    Employee.position,
+)
+
+
+def people_by_id(session: Session, ids: list[str]) -> dict[str, Any]:
+    """Employees by id as read-only rows (``.name``, ``.grade``, …), not ORM objects.
+
+    Building 100k ORM objects only to read a name cost a sixth of ``announce``.
+    """
+    out: dict[str, Any] = {}
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        out.update(
-            {
-                e.employee_id: e
-                for e in session.scalars(select(Employee).where(Employee.employee_id.in_(chunk)))
-            }
-        )
+        rows = session.execute(select(*_PERSON_COLUMNS).where(Employee.employee_id.in_(chunk)))
+        out.update({row.employee_id: row for row in rows})
     return out
 
 

@@ -36,6 +36,8 @@ def _env() -> Environment:
         undefined=StrictUndefined,
         autoescape=select_autoescape(default=False),
         keep_trailing_newline=False,
+        # package files, not edited while running: skip the per-notice stat of the file
+        auto_reload=False,
     )
 
 
