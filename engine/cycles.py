@@ -28,6 +28,9 @@ from promoflow.rules.periods import Period, first_month_after, parse_period
 from promoflow.workflow.specs import waits_on
 
 EFFECTIVE = "effective"
+#: the grade changes take effect on the 1st of this month after the period, at 00:00
+#: (month 1 is the announcement month; POLICY.md §1). The scheduler reads it from here.
+EFFECTIVE_MONTH = 2
 
 
 @dataclass
@@ -107,11 +110,11 @@ def _month_start(period: Period, month: int) -> date:
 
 def effective_date(period: Period) -> date:
     """POLICY.md §1: the 1st of the month after the announcement month (month 2)."""
-    return _month_start(period, 2)
+    return _month_start(period, EFFECTIVE_MONTH)
 
 
 def probation_month(period: Period) -> str:
-    """POLICY.md §2: the month the change takes effect (month 2), as ``2026-11``."""
+    """POLICY.md §2: the month the change takes effect, as ``2026-11``."""
     start = effective_date(period)
     return f"{start.year:04d}-{start.month:02d}"
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from promoflow.engine import audit
+from promoflow.engine import audit, cycles
 from promoflow.engine.models import Cycle, PackVersion
 from promoflow.engine.models.scheduling import FAILED, FIRED, MilestoneFiring
 from promoflow.engine.setup import go_live
@@ -45,7 +45,9 @@ SCHEDULER_EVENT = "scheduler_firing"
 
 #: the workflow's own step after ``announce``: grade changes take effect on the 1st of the
 #: month after the announcement (POLICY.md §1; ``promoflow.engine.cycles.EFFECTIVE``)
-EFFECTIVE = MilestoneSpec("effective", month=2, day=1, time="00:00", shiftable=False)
+EFFECTIVE = MilestoneSpec(
+    cycles.EFFECTIVE, month=cycles.EFFECTIVE_MONTH, day=1, time="00:00", shiftable=False
+)
 
 
 def load_calendars(session: Session) -> dict[str, CalendarSpec]:
