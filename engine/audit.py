@@ -347,68 +347,73 @@ def _check(event: Event) -> None:
             raise ValueError(f"audit event {name} {value[:70]!r}… is longer than 64 characters")
 
 
+#: an event ready to chain: (kind, actor, at, subject, employee_id, cycle_id, case_id,
+#: before JSON text, after JSON text, reason) — see :func:`encode_event`
+Encoded = tuple
+
+
+def encode_event(event: Event) -> Encoded:
+    """Check an event and encode its payloads once, as they will be stored and hashed.
+
+    Pure (no session): bulk work encodes in worker processes and chains here in order.
+    """
+    _check(event)
+    after = {**(event.after or {}), **event.extra} if event.extra else event.after
+    return (
+        event.kind,
+        event.actor,
+        event.at,
+        event.subject,
+        event.employee_id,
+        event.cycle_id,
+        event.case_id,
+        json_text(_jsonable(_object(event.before))),
+        json_text(_jsonable(_object(after))),
+        event.reason,
+    )
+
+
 def record_many(session: Session, events: Iterable[Event]) -> int:
     """Append events to the chain in one bulk statement; returns how many were written.
 
     Runs inside the caller's transaction (the caller commits); the chain stays locked
     until that transaction ends.
     """
-    pending = list(events)
-    if not pending:
+    return append_encoded(session, [encode_event(event) for event in events])
+
+
+def append_encoded(session: Session, encoded: list[Encoded]) -> int:
+    """Chain events already encoded by :func:`encode_event`, in the order given."""
+    if not encoded:
         return 0
-    for event in pending:
-        _check(event)
     lock_chain(session)
     seq, prev, has_head = chain_head(session)
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = []
     times: dict[datetime, tuple[str, datetime | str]] = {}  # bulk events share a few times
-    for event in pending:
+    sha256 = hashlib.sha256
+    for kind, actor, at, subject, employee_id, cycle_id, case_id, before, after, reason in encoded:
         seq += 1
-        after = {**(event.after or {}), **event.extra} if event.extra else event.after
-        if event.at not in times:
-            utc = event.at.astimezone(UTC)
+        if at not in times:
+            utc = at.astimezone(UTC)
             stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
-            times[event.at] = (utc.isoformat(), stored)
-        at_iso, at_stored = times[event.at]
-        before_json = json_text(_jsonable(_object(event.before)))
-        after_json = json_text(_jsonable(_object(after)))
+            times[at] = (utc.isoformat(), stored)
+        at_iso, at_stored = times[at]
         link = prev
-        prev = hashlib.sha256(
+        prev = sha256(
             canonical_text(
-                seq,
-                at_iso,
-                event.actor,
-                event.kind,
-                event.subject,
-                event.employee_id,
-                event.cycle_id,
-                event.case_id,
-                before_json,
-                after_json,
-                event.reason,
-                link,
+                seq, at_iso, actor, kind, subject, employee_id, cycle_id, case_id,
+                before, after, reason, link,
             ).encode()
-        ).hexdigest()
+        ).hexdigest()  # fmt: skip
         rows.append(
             (
-                seq,
-                at_stored,
-                event.actor,
-                event.kind,
-                event.subject,
-                event.employee_id,
-                event.cycle_id,
-                event.case_id,
-                before_json,
-                after_json,
-                event.reason,
-                link,
-                prev,
+                seq, at_stored, actor, kind, subject, employee_id, cycle_id, case_id,
+                before, after, reason, link, prev,
             )
-        )
+        )  # fmt: skip
     _bulk_insert(session, rows, sqlite)
-    _move_head(session, seq, prev, pending[-1].at, has_head)
+    _move_head(session, seq, prev, encoded[-1][2], has_head)
     return len(rows)
 
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
-from promoflow.engine.audit import Event, record_many
+from promoflow.engine.audit import Event, append_encoded, encode_event
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
+from promoflow.engine.parallel import map_chunks
+from promoflow.engine.rows import binder, insert_bound
 from promoflow.errors import InputError
 from promoflow.rules.decide import DecisionResult, Verdict, decide, plain_verdict
 from promoflow.rules.packs import Pack
@@ -95,35 +98,14 @@ def _typed(pack: Pack, employee_id: str, facts: Mapping[str, object]) -> Mapping
     return out
 
 
-def _row(cycle: Cycle, result: DecisionResult, now: datetime) -> dict:
-    return {
-        "cycle_id": cycle.cycle_id,
-        "employee_id": result.employee_id,
-        "outcome": result.outcome,
-        "from_grade": result.from_grade,
-        "to_grade": result.to_grade,
-        "rule": result.rule,
-        "pack_id": result.pack_id,
-        "pack_version": result.pack_version,
-        "probation": result.probation,
-        "review": result.review,
-        "facts": result.facts,
-        "thresholds": result.thresholds,
-        "reasons_zh": result.reasons_zh,
-        "reasons_en": result.reasons_en,
-        "missing": result.missing_inputs or result.missing,
-        "decided_at": now,
-    }
-
-
-def _event(cycle: Cycle, result: DecisionResult, actor: str, now: datetime) -> Event:
+def _event(cycle_id: str, result: DecisionResult, actor: str, now: datetime) -> Event:
     return Event(
         kind="decision",
         actor=actor,
         at=now,
         subject=result.rule,
         employee_id=result.employee_id,
-        cycle_id=cycle.cycle_id,
+        cycle_id=cycle_id,
         before={"grade": result.from_grade},
         after={
             "outcome": result.outcome,
@@ -150,24 +132,87 @@ _PERSON = (
 )
 #: decision columns loaded only when read (see the end of :func:`evaluate_cycle`)
 _EXPLANATIONS = (Decision.facts, Decision.thresholds, Decision.reasons_zh, Decision.reasons_en)
+#: the decision columns written, in the order of :func:`_values`
+_KEYS = (
+    "cycle_id", "employee_id", "outcome", "from_grade", "to_grade", "rule", "pack_id",
+    "pack_version", "probation", "review", "facts", "thresholds", "reasons_zh", "reasons_en",
+    "missing", "decided_at",
+)  # fmt: skip
+#: what carrying out a decision reads of it (cases, notices): the light form of a Decision
+_DECIDED = (
+    Decision.id,
+    Decision.employee_id,
+    Decision.outcome,
+    Decision.from_grade,
+    Decision.to_grade,
+    Decision.rule,
+    Decision.probation,
+    Decision.review,
+    Decision.missing,
+)
+
+
+class Decided(NamedTuple):
+    """A stored decision as the milestones read it (no facts, thresholds or reasons)."""
+
+    id: int
+    employee_id: str
+    outcome: str
+    from_grade: str
+    to_grade: str
+    rule: str | None
+    probation: bool
+    review: str | None
+    missing: list
+
+
+def _values(cycle_id: str, r: DecisionResult, now: datetime) -> tuple:
+    return (
+        cycle_id, r.employee_id, r.outcome, r.from_grade, r.to_grade, r.rule, r.pack_id,
+        r.pack_version, r.probation, r.review, r.facts, r.thresholds, r.reasons_zh,
+        r.reasons_en, r.missing_inputs or r.missing, now,
+    )  # fmt: skip
 
 
 def evaluate_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) -> list[Decision]:
     """Decide for every active employee the cycle evaluates; store and audit the decisions.
 
     Idempotent: a cycle that already has decisions gets them back unchanged. Uses the pack
-    version the cycle pinned, never the active one.
+    version the cycle pinned, never the active one. Facts, thresholds and reasons of the
+    returned decisions load when read.
     """
-    existing = list(
+    decide_cycle(session, cycle, now, actor)
+    return list(
         session.scalars(
             select(Decision)
+            .options(*(defer(c) for c in _EXPLANATIONS))
             .where(Decision.cycle_id == cycle.cycle_id)
             .order_by(Decision.employee_id)
         )
     )
-    if existing:
-        return existing
-    from promoflow.engine.facts import build_facts
+
+
+def stored_decisions(session: Session, cycle_id: str) -> list[Decided]:
+    """The cycle's decisions in the light form, by employee id."""
+    return [
+        Decided(*row)
+        for row in session.execute(
+            select(*_DECIDED).where(Decision.cycle_id == cycle_id).order_by(Decision.employee_id)
+        )
+    ]
+
+
+def decide_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) -> list[Decided]:
+    """:func:`evaluate_cycle`, returning the light form (what opening cases reads).
+
+    The work per employee — facts arithmetic, durable_rules, explanations, the row and the
+    audit payload encoded — runs in worker processes on large cycles
+    (:mod:`promoflow.engine.parallel`); this process reads the inputs once and writes each
+    chunk's decisions and audit events, in employee order, as the chunks arrive.
+    """
+    if session.scalar(select(Decision.id).where(Decision.cycle_id == cycle.cycle_id).limit(1)):
+        return stored_decisions(session, cycle.cycle_id)
+    from promoflow.engine.facts import prepare_facts
 
     pack = pack_by_version(session, cycle.pack_id, cycle.pack_version)
     grades = pack.grades_for(cycle_kind(cycle.period_id))
@@ -182,30 +227,62 @@ def evaluate_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) ->
     )
     if not employees:
         return []
-    facts = build_facts(session, pack, cycle.period_id, employees)
+    prepared = prepare_facts(session, pack, cycle.period_id, employees)
     # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
     # every later statement would become a server-side cursor, which cannot INSERT.
     session.connection().execution_options(yield_per=None, stream_results=False)
-    for employee in employees:
-        facts[employee.employee_id]["grade"] = employee.grade
-    results = evaluate_facts(pack, facts, cycle.period_id)
-    # Free what is no longer needed before the writes: at 100k employees the fact dicts,
-    # the results and the reloaded rows held together were the milestone's peak memory.
-    del facts
-    ordered = [results.pop(e.employee_id) for e in employees]
-    del results, employees
-    # Core executemany on the table: no RETURNING (quadratic over insertmanyvalues on SQLite)
-    session.execute(insert(Decision.__table__), [_row(cycle, r, now) for r in ordered])
-    record_many(session, (_event(cycle, r, actor, now) for r in ordered))
-    del ordered
-    session.flush()
-    # Facts, thresholds and reasons load when read: opening cases needs only the outcome,
-    # and decoding every explanation again would double the peak memory at 100k.
-    return list(
-        session.scalars(
-            select(Decision)
-            .options(*(defer(c) for c in _EXPLANATIONS))
-            .where(Decision.cycle_id == cycle.cycle_id)
-            .order_by(Decision.employee_id)
-        )
+    del employees
+    table = Decision.__table__
+    job = _ChunkJob(
+        pack, prepared, cycle.cycle_id, cycle.period_id, now, actor,
+        binder(table, _KEYS, session.get_bind().dialect),
+    )  # fmt: skip
+    decided: list[Decided] = []
+    for rows, events, light in map_chunks(job, len(prepared.people)):
+        insert_bound(session, table, _KEYS, rows)
+        append_encoded(session, events)
+        decided.extend(light)
+    ids = dict(
+        session.execute(
+            select(Decision.employee_id, Decision.id).where(Decision.cycle_id == cycle.cycle_id)
+        ).all()
     )
+    return [d._replace(id=ids[d.employee_id]) for d in decided]
+
+
+class _ChunkJob:
+    """Decide employees ``start:stop`` of a prepared cycle: pure, so it can run in a worker."""
+
+    def __init__(self, pack, prepared, cycle_id, period_id, now, actor, bind):
+        self.pack, self.prepared, self.bind = pack, prepared, bind
+        self.cycle_id, self.period_id, self.now, self.actor = cycle_id, period_id, now, actor
+
+    def __call__(self, start: int, stop: int) -> tuple[list, list, list[Decided]]:
+        prepared = self.prepared
+        facts = {}
+        for i in range(start, stop):
+            person = prepared.people[i]
+            one = prepared.facts(i)
+            one["grade"] = person.grade
+            facts[person.employee_id] = one
+        results = evaluate_facts(self.pack, facts, self.period_id)
+        del facts
+        rows, events, light = [], [], []
+        for r in results.values():
+            rows.append(self.bind(_values(self.cycle_id, r, self.now)))
+            events.append(encode_event(_event(self.cycle_id, r, self.actor, self.now)))
+            missing = r.missing_inputs or r.missing
+            light.append(
+                Decided(
+                    0,
+                    r.employee_id,
+                    r.outcome,
+                    r.from_grade,
+                    r.to_grade,
+                    r.rule,
+                    r.probation,
+                    r.review,
+                    missing,
+                )
+            )
+        return rows, events, light

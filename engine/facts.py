@@ -262,7 +262,32 @@ def facts_for(
     return facts
 
 
-def build_facts(
+@dataclass
+class PreparedFacts:
+    """One cycle's inputs, loaded: everything :func:`facts_for` needs, no session.
+
+    Built by :func:`prepare_facts`; ``facts(i)`` computes the i-th employee's facts. Kept
+    apart from loading so the per-employee arithmetic can run in worker processes
+    (:mod:`promoflow.engine.parallel`) while the database is read once, here.
+    """
+
+    inputs: Inputs
+    people: list[Person]
+    values: Mapping[str, Mapping[tuple[str, str], Decimal]]
+    calculators: list[tuple[str, Calculator]]
+
+    def facts(self, index: int) -> Facts:
+        """The facts of ``people[index]``."""
+        person = self.people[index]
+        return facts_for(
+            self.inputs, person, self.values.get(person.employee_id, _EMPTY), self.calculators
+        )
+
+
+_EMPTY: Mapping[tuple[str, str], Decimal] = {}
+
+
+def prepare_facts(
     session: Session,
     pack: Any,
     period_id: str,
@@ -270,15 +295,8 @@ def build_facts(
     *,
     composites: Mapping[str, Mapping[str, Decimal]] | None = None,
     low_score: Decimal | None = None,
-) -> dict[str, Facts]:
-    """Facts of every given employee for the cycle of ``pack`` over ``period_id``.
-
-    ``period_id`` is the cycle's period (``2026Q3``, ``2026H2``) or, for a probation review,
-    the probation month (``2026-11``). Weights come from ``pack.composites`` unless
-    ``composites`` overrides them; the low-score mark of ``consecutive_low_quarters``
-    from ``low_score``, else the pack's ``low_score``, else 80. Returns
-    ``{employee_id: facts}`` in the order of ``employees``.
-    """
+) -> PreparedFacts:
+    """Load what the facts of ``employees`` read (see :func:`build_facts`)."""
     settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
     window = Window.of(period_id, settings.probation_offset)
     people = [Person.of(e) for e in employees]
@@ -301,8 +319,27 @@ def build_facts(
         settings.metric_names(),
     )
     calculators = [(name, _calculator(name, settings)) for name in names]
-    empty: dict[tuple[str, str], Decimal] = {}
-    return {
-        p.employee_id: facts_for(inputs, p, values.get(p.employee_id, empty), calculators)
-        for p in people
-    }
+    return PreparedFacts(inputs, people, values, calculators)
+
+
+def build_facts(
+    session: Session,
+    pack: Any,
+    period_id: str,
+    employees: list[Any],
+    *,
+    composites: Mapping[str, Mapping[str, Decimal]] | None = None,
+    low_score: Decimal | None = None,
+) -> dict[str, Facts]:
+    """Facts of every given employee for the cycle of ``pack`` over ``period_id``.
+
+    ``period_id`` is the cycle's period (``2026Q3``, ``2026H2``) or, for a probation review,
+    the probation month (``2026-11``). Weights come from ``pack.composites`` unless
+    ``composites`` overrides them; the low-score mark of ``consecutive_low_quarters``
+    from ``low_score``, else the pack's ``low_score``, else 80. Returns
+    ``{employee_id: facts}`` in the order of ``employees``.
+    """
+    prepared = prepare_facts(
+        session, pack, period_id, employees, composites=composites, low_score=low_score
+    )
+    return {p.employee_id: prepared.facts(i) for i, p in enumerate(prepared.people)}

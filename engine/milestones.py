@@ -141,15 +141,15 @@ def _initial_flag(kind: str, d: Decision) -> str | None:
 
 def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
     """Decide (RULES engineer's evaluation), open one case per decision, send test notices."""
-    from promoflow.engine.evaluation import evaluate_cycle
+    from promoflow.engine.evaluation import decide_cycle
 
-    decisions = evaluate_cycle(session, cycle, now, actor)
+    decisions = decide_cycle(session, cycle, now, actor)
     have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
     stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
     effective_on = effective_date(period)
     rows, plans = [], []
-    for d in sorted(decisions, key=lambda d: d.employee_id):
+    for d in decisions:  # in employee order
         if d.employee_id in have:
             continue
         kind = kind_for_decision(d.outcome, bool(d.probation), d.review)

@@ -1,0 +1,76 @@
+"""Pure per-employee work spread over the machine's cores, results back in order.
+
+Why: opening a cycle of 100k employees is mostly CPU work that needs no database (facts
+arithmetic, the rule engine, explanations, encoding rows and audit payloads), and the one
+process that writes to the database can keep writing while other cores compute. The work
+is handed over by ``fork``: the job (loaded inputs, compiled rules) is set before the
+workers start, so they inherit it and only index ranges travel to them; only results come
+back (pickled).
+
+Used only where it is safe and worth it: ``fork`` available (Linux), no other thread alive
+in this process (forking a threaded process can inherit a held lock), and enough items.
+Otherwise — and with ``PROMOFLOW_WORKERS=1`` — the same function runs here, chunk by chunk,
+so results never depend on how many workers ran.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+WORKERS_ENV = "PROMOFLOW_WORKERS"
+#: below this many items a pool costs more than it saves
+MIN_ITEMS = 4000
+CHUNK = 4000
+
+_job: Callable[[int, int], Any] | None = None
+#: how many worker processes the last :func:`map_chunks` used (0: it ran in this process)
+last_workers = 0
+
+
+def workers() -> int:
+    """How many worker processes to use: ``PROMOFLOW_WORKERS``, else the CPU count (≤ 4)."""
+    raw = os.environ.get(WORKERS_ENV)
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _run(bounds: tuple[int, int]) -> Any:
+    assert _job is not None
+    return _job(*bounds)
+
+
+def map_chunks(
+    job: Callable[[int, int], Any], count: int, chunk: int | None = None
+) -> Iterator[Any]:
+    """``job(start, stop)`` over consecutive ranges of ``range(count)``, results in order.
+
+    Results are yielded as they arrive, so the caller can write chunk 1 while later chunks
+    are still being computed. ``job`` must not touch the database or any open connection.
+    """
+    global _job, last_workers
+    chunk = chunk or CHUNK
+    bounds = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
+    n = min(workers(), len(bounds))
+    if n < 2 or count < MIN_ITEMS or not _can_fork():
+        last_workers = 0
+        for start, stop in bounds:
+            yield job(start, stop)
+        return
+    _job, last_workers = job, n
+    try:
+        with multiprocessing.get_context("fork").Pool(n) as pool:
+            yield from pool.imap(_run, bounds)
+    finally:
+        _job = None

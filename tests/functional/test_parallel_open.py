@@ -1,0 +1,73 @@
+"""Opening a cycle in worker processes writes exactly what one process computes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bench import pipeline
+from bench.cycle import CYCLE, PERIOD
+from promoflow.engine import parallel
+from promoflow.engine.audit_verify import verify_chain
+from promoflow.engine.evaluation import evaluate_facts
+from promoflow.engine.facts import build_facts
+from promoflow.engine.models import AuditEvent, Decision, Employee
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Force the pool on a small org: two workers, chunks of 70 employees."""
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 0)
+    monkeypatch.setattr(parallel, "CHUNK", 70)
+
+
+@pytest.mark.slow
+def test_open_in_worker_processes_stores_what_one_process_decides(rt, tmp_path, small_chunks):
+    times = pipeline.milestone_times(CYCLE)
+    pipeline.initialise(rt, times["open"])
+    files = pipeline.write_org(400, tmp_path, PERIOD)
+    for kind in ("employees", "metrics", "vacancies"):
+        pipeline.import_file(rt, kind, files[kind], times["open"] - timedelta(days=1))
+
+    pipeline.run_milestone(rt, CYCLE, "open", times["open"])
+    assert parallel.last_workers == 2  # the pool ran (no thread alive, fork available)
+
+    with rt.sessions() as session:
+        stored = {
+            d.employee_id: d
+            for d in session.scalars(select(Decision).where(Decision.cycle_id == CYCLE))
+        }
+        pack = pipeline.sales_pack()
+        grades = pack.grades_for("quarter")
+        employees = list(
+            session.scalars(
+                select(Employee)
+                .where(Employee.track == "sales", Employee.grade.in_(grades))
+                .order_by(Employee.employee_id)
+            )
+        )
+        facts = build_facts(session, pack, PERIOD, employees)
+        for e in employees:
+            facts[e.employee_id]["grade"] = e.grade
+        expected = evaluate_facts(pack, facts, PERIOD)
+        assert len(stored) == len(expected) > 300
+        for employee_id, want in expected.items():
+            got = stored[employee_id]
+            assert (got.outcome, got.from_grade, got.to_grade, got.rule) == (
+                want.outcome, want.from_grade, want.to_grade, want.rule,
+            ), employee_id  # fmt: skip
+            assert got.facts == want.facts and got.thresholds == want.thresholds
+            assert got.reasons_zh == want.reasons_zh and got.reasons_en == want.reasons_en
+            assert got.missing == (want.missing_inputs or want.missing)
+        events = list(
+            session.scalars(
+                select(AuditEvent.employee_id)
+                .where(AuditEvent.kind == "decision", AuditEvent.cycle_id == CYCLE)
+                .order_by(AuditEvent.seq)
+            )
+        )
+        assert events == sorted(expected)  # one event per decision, in employee order
+        assert verify_chain(session).ok
