@@ -6,6 +6,8 @@ Each mode runs in its own child process so peak memory (max RSS) is its own. Fac
 built in memory (no database): this measures rule evaluation, not fact building.
 Modes: ``engine`` (durable_rules verdicts only), ``plain`` (plain-Python verdicts only),
 ``durable`` and ``plain-full`` (evaluate_facts: verdicts plus decisions with reasons).
+Each line reports wall time (``seconds``, ``us_per_employee``) and the process's CPU time
+(``cpu_seconds``, ``cpu_us_per_employee``: steadier when other work shares the machine).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def run(mode: str, n: int) -> dict:
     for (_track, kind), (pack, _facts) in data.items():  # compile before timing
         rules_engine.compiled(pack, kind)
     start = time.perf_counter()
+    cpu_start = time.process_time()
     outcomes: dict[str, int] = {}
     total = 0
     for (_track, kind), (pack, facts) in data.items():
@@ -82,12 +85,15 @@ def run(mode: str, n: int) -> dict:
             for d in evaluate_facts(pack, facts, period[kind], engine=engine).values():
                 outcomes[d.outcome] = outcomes.get(d.outcome, 0) + 1
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "mode": mode,
         "employees": total,
         "seconds": round(seconds, 3),
         "us_per_employee": round(seconds / total * 1e6, 1),
+        "cpu_seconds": round(cpu, 3),
+        "cpu_us_per_employee": round(cpu / total * 1e6, 1),
         "peak_rss_mb": round(peak / 1024, 1),
         "rss_growth_mb": round((peak - base) / 1024, 1),
         "outcomes": outcomes,

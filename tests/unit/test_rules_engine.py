@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import random
+import threading
 from decimal import Decimal as D
 
 import pytest
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 from promoflow.engine import rules_engine
 from promoflow.engine.evaluation import evaluate_facts
 from promoflow.rules.conditions import compare, comparisons
-from promoflow.rules.decide import plain_verdict
+from promoflow.rules.decide import Verdict, plain_verdict
 from promoflow.rules.packs import bundled_packs, load_pack_text
 from promoflow.rules.periods import months_in_grade, parse_period
 
@@ -234,3 +237,102 @@ def test_facts_without_a_grade_or_with_a_bad_value_are_refused_by_name():
         evaluate_facts(PACKS["sales"], {"E1": {"score_q": D(80)}}, "2026Q3")
     with pytest.raises(InputError, match="fact score_q = 'abc' is not a decimal"):
         evaluate_facts(PACKS["sales"], {"E1": {"grade": "S5", "score_q": "abc"}}, "2026Q3")
+
+
+def random_sales_cases(count, seed):
+    """Sales facts around the thresholds, a few missing, for ``count`` employees."""
+    rng = random.Random(seed)
+    pack = PACKS["sales"]
+    grades = pack.grades_for("quarter")
+    choices = {
+        "months_in_grade": [None, 2, 3, 4, 30],
+        "score_q": [None, D("79.99"), D(80), D("80.01"), D(95)],
+        "score_prev_q": [None, D("79.999999"), D(80), D("80.0000001")],
+        "attainment_q": [None, D("0.7999"), D("0.8"), D("0.800001"), D(1)],
+        "attainment_prev_q": [None, D("0.8"), D("0.80000000001"), D("1.2")],
+    }
+    cases = []
+    for i in range(count):
+        facts = {name: rng.choice(values) for name, values in choices.items()}
+        facts = {name: value for name, value in facts.items() if value is not None}
+        cases.append((f"E{i:05d}", rng.choice(grades), facts))
+    return pack, cases
+
+
+def test_one_call_beyond_the_1024_session_limit_gives_every_employee_the_plain_verdict():
+    pack, cases = random_sales_cases(3000, seed=9)
+    engine = rules_engine.verdicts(pack, "quarter", cases)
+    assert len(engine) == 3000
+    plain = {e: plain_verdict(pack.rules_for("quarter", g), f) for e, g, f in cases}
+    assert engine == plain
+    assert {v.status for v in engine.values()} == {"holds", "unknown", "none"}
+    # and the sessions were all released: the same ruleset evaluates another 3,000
+    assert rules_engine.verdicts(pack, "quarter", cases) == plain
+
+
+def test_evaluating_starts_no_background_thread():
+    pack = load_pack_text(CONFLICT.replace("id: conflict", "id: threads"), "threads.yaml")
+    before = threading.active_count()
+    rules_engine.compiled(pack, "quarter")
+    found = rules_engine.verdicts(pack, "quarter", [("E1", "B", {"score_q": D(90)})])
+    assert found["E1"] == Verdict("unknown", "c.down")
+    _pack, cases = random_sales_cases(200, seed=3)
+    rules_engine.verdicts(PACKS["sales"], "quarter", cases)
+    assert threading.active_count() == before
+
+
+def test_the_same_employee_twice_in_one_call_is_evaluated_twice_and_the_last_wins():
+    pack = PACKS["cs"]
+    grade = pack.grades[2]
+    cases = [("E1", grade, {"monthly_score_avg": D(90)}), ("E1", grade, {})]
+    assert rules_engine.verdicts(pack, "quarter", cases)["E1"].status == "unknown"
+    cases.reverse()
+    assert rules_engine.verdicts(pack, "quarter", cases)["E1"] == Verdict("holds", "cs.promote")
+
+
+def test_the_event_carries_scaled_values_and_flags_only_missing_facts():
+    ruleset = rules_engine.compiled(PACKS["sales"], "quarter")
+    text = ruleset.message('E"1', "S5", {"score_q": D("79.5"), "months_in_grade": 3})
+    assert json.loads(text) == {
+        "sid": 'E"1',
+        "g__": PACKS["sales"].index("S5"),
+        "score_q": 159_000_000,
+        "months_in_grade": 6_000_000,
+        "attainment_q__k": 0,
+        "score_prev_q__k": 0,
+        "attainment_prev_q__k": 0,
+    }
+
+
+def test_a_value_equal_to_a_remembered_decimal_but_of_another_type_is_still_refused():
+    pack = PACKS["cs"]
+    grade = pack.grades[2]
+    cases = [
+        ("E1", grade, {"monthly_score_avg": D("75.5")}),
+        ("E2", grade, {"monthly_score_avg": 75.5}),
+    ]
+    with pytest.raises(rules_engine.EngineError, match="employee E2, fact monthly_score_avg"):
+        rules_engine.verdicts(pack, "quarter", cases)
+    for bad in (D("NaN"), D("sNaN"), D("Infinity"), D("2e12"), 2 * 10**12, "75"):
+        with pytest.raises(rules_engine.EngineError, match="employee E3"):
+            rules_engine.verdicts(pack, "quarter", [("E3", grade, {"monthly_score_avg": bad})])
+
+
+def test_decimals_longer_than_the_context_precision_are_encoded_exactly():
+    c = rules_engine.encode_threshold(D("0.8"))
+    assert rules_engine.encode(D("0.80000000000000000000000000001")) == c + 1
+    assert rules_engine.encode(D("0.79999999999999999999999999999")) == c - 1
+    assert rules_engine.encode(D("123456789.1234560000000000000000000000")) == 246913578246912
+
+
+def test_tiny_and_whole_values_encode_without_building_huge_fractions():
+    assert rules_engine.encode(D("1E-999999999")) == 1
+    assert rules_engine.encode(D("-1E-999999999")) == -1
+    assert rules_engine.encode(D("0E-999999999")) == 0
+    assert rules_engine.encode(D("-0.0000001")) == -1
+    assert rules_engine.encode(D("0.000001")) == 2
+    assert rules_engine.encode(3) == rules_engine.encode(D("3.000")) == 6_000_000
+    assert rules_engine.encode(True) is True
+    with pytest.raises(rules_engine.EngineError):
+        rules_engine.encode(int(rules_engine.LIMIT) + 1)
+    assert rules_engine.encode(int(rules_engine.LIMIT)) == 2 * 10**6 * int(rules_engine.LIMIT)
