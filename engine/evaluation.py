@@ -8,10 +8,10 @@ Both engines are available: ``engine="durable"`` (the default, what cycles use) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
@@ -203,15 +203,28 @@ def stored_decisions(session: Session, cycle_id: str) -> list[Decided]:
 
 
 def decide_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) -> list[Decided]:
-    """:func:`evaluate_cycle`, returning the light form (what opening cases reads).
+    """:func:`evaluate_cycle`, returning the light form (what opening cases reads)."""
+    return [d for d, _plan in decide_and_plan(session, cycle, now, actor)]
+
+
+def decide_and_plan(
+    session: Session,
+    cycle: Cycle,
+    now: datetime,
+    actor: str,
+    plan: Callable[[Decided], Any] | None = None,
+) -> list[tuple[Decided, Any]]:
+    """Decide the cycle (idempotent) and run ``plan`` on each decision; pairs in employee order.
 
     The work per employee — facts arithmetic, durable_rules, explanations, the row and the
-    audit payload encoded — runs in worker processes on large cycles
-    (:mod:`promoflow.engine.parallel`); this process reads the inputs once and writes each
-    chunk's decisions and audit events, in employee order, as the chunks arrive.
+    audit payload encoded, and ``plan`` (pure: what opening a case needs) — runs in worker
+    processes on large cycles (:mod:`promoflow.engine.parallel`); this process reads the
+    inputs once and writes each chunk's decisions and audit events, in employee order, as
+    the chunks arrive. Decisions already stored are read back and planned here.
     """
     if session.scalar(select(Decision.id).where(Decision.cycle_id == cycle.cycle_id).limit(1)):
-        return stored_decisions(session, cycle.cycle_id)
+        stored = stored_decisions(session, cycle.cycle_id)
+        return [(d, plan(d) if plan else None) for d in stored]
     from promoflow.engine.facts import prepare_facts
 
     pack = pack_by_version(session, cycle.pack_id, cycle.pack_version)
@@ -235,29 +248,29 @@ def decide_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) -> l
     table = Decision.__table__
     job = _ChunkJob(
         pack, prepared, cycle.cycle_id, cycle.period_id, now, actor,
-        binder(table, _KEYS, session.get_bind().dialect),
+        binder(table, _KEYS, session.get_bind().dialect), plan,
     )  # fmt: skip
-    decided: list[Decided] = []
-    for rows, events, light in map_chunks(job, len(prepared.people)):
+    planned: list[tuple[Decided, Any]] = []
+    for rows, events, pairs in map_chunks(job, len(prepared.people)):
         insert_bound(session, table, _KEYS, rows)
         append_encoded(session, events)
-        decided.extend(light)
+        planned.extend(pairs)
     ids = dict(
         session.execute(
             select(Decision.employee_id, Decision.id).where(Decision.cycle_id == cycle.cycle_id)
         ).all()
     )
-    return [d._replace(id=ids[d.employee_id]) for d in decided]
+    return [(d._replace(id=ids[d.employee_id]), extra) for d, extra in planned]
 
 
 class _ChunkJob:
     """Decide employees ``start:stop`` of a prepared cycle: pure, so it can run in a worker."""
 
-    def __init__(self, pack, prepared, cycle_id, period_id, now, actor, bind):
-        self.pack, self.prepared, self.bind = pack, prepared, bind
+    def __init__(self, pack, prepared, cycle_id, period_id, now, actor, bind, plan):
+        self.pack, self.prepared, self.bind, self.plan = pack, prepared, bind, plan
         self.cycle_id, self.period_id, self.now, self.actor = cycle_id, period_id, now, actor
 
-    def __call__(self, start: int, stop: int) -> tuple[list, list, list[Decided]]:
+    def __call__(self, start: int, stop: int) -> tuple[list, list, list[tuple[Decided, Any]]]:
         prepared = self.prepared
         facts = {}
         for i in range(start, stop):
@@ -267,22 +280,22 @@ class _ChunkJob:
             facts[person.employee_id] = one
         results = evaluate_facts(self.pack, facts, self.period_id)
         del facts
-        rows, events, light = [], [], []
+        rows, events, pairs = [], [], []
+        plan = self.plan
         for r in results.values():
             rows.append(self.bind(_values(self.cycle_id, r, self.now)))
             events.append(encode_event(_event(self.cycle_id, r, self.actor, self.now)))
             missing = r.missing_inputs or r.missing
-            light.append(
-                Decided(
-                    0,
-                    r.employee_id,
-                    r.outcome,
-                    r.from_grade,
-                    r.to_grade,
-                    r.rule,
-                    r.probation,
-                    r.review,
-                    missing,
-                )
+            d = Decided(
+                0,
+                r.employee_id,
+                r.outcome,
+                r.from_grade,
+                r.to_grade,
+                r.rule,
+                r.probation,
+                r.review,
+                missing,
             )
-        return rows, events, light
+            pairs.append((d, plan(d) if plan else None))
+        return rows, events, pairs

@@ -8,15 +8,17 @@ makes a milestone all or nothing.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import Event, record_many
+from promoflow.engine.audit import Event, append_encoded, encode_event
 from promoflow.engine.cases import CaseRef, Moves, executemany, load_refs
 from promoflow.engine.cycles import (
     EFFECTIVE,
@@ -81,9 +83,31 @@ _DECISION_COLUMNS = (
 )
 
 
-def decision_rows(session: Session, cycle_id: str) -> dict[int, Any]:
-    rows = session.execute(select(*_DECISION_COLUMNS).where(Decision.cycle_id == cycle_id))
-    return {d.id: d for d in rows}
+#: what a notice needs of a decision (no JSON to decode)
+NOTICE_DECISION_COLUMNS = (
+    Decision.id,
+    Decision.employee_id,
+    Decision.from_grade,
+    Decision.to_grade,
+)
+
+
+def decision_rows(
+    session: Session,
+    cycle_id: str,
+    columns: tuple = _DECISION_COLUMNS,
+    ids: list[int | None] | None = None,
+) -> dict[int, Any]:
+    """The cycle's decisions by id as read-only rows of ``columns`` (``id`` among them).
+
+    Read only what the caller uses: decoding the JSON reasons of 100k decisions nobody
+    reads was a tenth of ``announce``. Given a few ``ids`` (late results), only those are
+    read; given many, the whole cycle is (one scan beats thousands of lookups).
+    """
+    query = select(*columns).where(Decision.cycle_id == cycle_id)
+    if ids is not None and len(ids) <= 500:
+        query = query.where(Decision.id.in_([i for i in ids if i is not None]))
+    return {d.id: d for d in session.execute(query)}
 
 
 #: what milestones read of an employee: name for notices, the rest for probation facts
@@ -98,17 +122,79 @@ _PERSON_COLUMNS = (
 )
 
 
-def people_by_id(session: Session, ids: list[str]) -> dict[str, Any]:
+#: what a notice needs of an employee
+NAME_COLUMNS = (Employee.employee_id, Employee.name)
+
+
+def people_by_id(
+    session: Session, ids: list[str], columns: tuple = _PERSON_COLUMNS
+) -> dict[str, Any]:
     """Employees by id as read-only rows (``.name``, ``.grade``, …), not ORM objects.
 
-    Building 100k ORM objects only to read a name cost a sixth of ``announce``.
+    Building 100k ORM objects only to read a name cost a sixth of ``announce``; a caller
+    that needs only some ``columns`` (``employee_id`` among them) reads only those.
     """
     out: dict[str, Any] = {}
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        rows = session.execute(select(*_PERSON_COLUMNS).where(Employee.employee_id.in_(chunk)))
+        rows = session.execute(select(*columns).where(Employee.employee_id.in_(chunk)))
         out.update({row.employee_id: row for row in rows})
     return out
+
+
+def refs_with_people(
+    session: Session,
+    cycle_id: str,
+    states: tuple[str, ...] | None,
+    decision_columns: tuple,
+    person_columns: tuple,
+) -> tuple[list[CaseRef], dict[int, Any], dict[str, Any]]:
+    """What :func:`load_refs`, :func:`decision_rows` and :func:`people_by_id` return for the
+    cases in ``states``, read in one joined query.
+
+    The decisions (``id`` first in ``decision_columns``) are those of the cycle the cases
+    point at; the people (``employee_id`` first in ``person_columns``) those of the cases.
+    Three separate reads scanned all the cycle's decisions and looked employees up in
+    chunks: at 100k that was the biggest read of a milestone.
+    """
+    query = (
+        select(
+            Case.id,
+            Case.employee_id,
+            Case.kind,
+            Case.state,
+            Case.flagged,
+            Case.decision_id,
+            *decision_columns,
+            *person_columns,
+        )
+        .select_from(Case)
+        .outerjoin(Decision, (Decision.id == Case.decision_id) & (Decision.cycle_id == cycle_id))
+        .outerjoin(Employee, Employee.employee_id == Case.employee_id)
+        .where(Case.cycle_id == cycle_id)
+        .order_by(Case.employee_id)
+    )
+    if states is not None:
+        query = query.where(Case.state.in_(states))
+    d_row = _row_type("DecisionRow", tuple(c.key for c in decision_columns))
+    p_row = _row_type("PersonRow", tuple(c.key for c in person_columns))
+    nd = len(decision_columns)
+    refs, decisions, people = [], {}, {}
+    for row in session.execute(query).tuples():
+        refs.append(CaseRef(*row[:6]))
+        d = row[6 : 6 + nd]
+        if d[0] is not None:
+            decisions[d[0]] = d_row._make(d)
+        p = row[6 + nd :]
+        if p[0] is not None:
+            people[p[0]] = p_row._make(p)
+    return refs, decisions, people
+
+
+@cache
+def _row_type(name: str, fields: tuple[str, ...]):
+    """A named tuple of columns (by key or label): ``.from_grade``, ``.name``, …"""
+    return namedtuple(name, fields)
 
 
 def notice_params(cycle: Cycle, emp: Employee | None, d: Decision, **extra: Any) -> dict[str, Any]:
@@ -140,39 +226,35 @@ def _initial_flag(kind: str, d: Decision) -> str | None:
 
 
 def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
-    """Decide (RULES engineer's evaluation), open one case per decision, send test notices."""
-    from promoflow.engine.evaluation import decide_cycle
+    """Decide (RULES engineer's evaluation), open one case per decision, send test notices.
 
-    decisions = decide_cycle(session, cycle, now, actor)
-    have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
+    Each case is planned beside its decision (:class:`_CasePlan`, in the worker processes
+    on large cycles): inserted directly in its final state, with one ``case_transition``
+    event per step taken, encoded there and chained here once the case ids are known.
+    """
+    from promoflow.engine.evaluation import decide_and_plan
+
     stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
-    effective_on = effective_date(period)
-    rows, plans = [], []
-    for d in decisions:  # in employee order
-        if d.employee_id in have:
-            continue
-        kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
-        spec = spec_for(kind, stages)
-        path = [("open", None, spec.initial)]
-        state = spec.initial
-        if kind == "promotion" and stages:
-            trig = f"notify_{stage_short(stages[0])}"
-            state = fire(spec, state, trig)
-            path.append((trig, spec.initial, state))
-        rows.append(
-            {
-                "cycle_id": cycle.cycle_id,
-                "employee_id": d.employee_id,
-                "kind": kind,
-                "state": state,
-                "flagged": _initial_flag(kind, d),
-                "updated_at": now,
-                "decision_id": d.id,
-                "effective_on": effective_on if d.outcome in ("promoted", "demoted") else None,
-            }
-        )
-        plans.append((d, kind, path))
+    planner = _CasePlan(cycle.cycle_id, stages, effective_date(period), now, actor)
+    planned = decide_and_plan(session, cycle, now, actor, planner)
+    have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
+    planned = sorted(
+        (p for p in planned if p[0].employee_id not in have), key=lambda p: p[0].employee_id
+    )
+    rows = [
+        {
+            "cycle_id": cycle.cycle_id,
+            "employee_id": d.employee_id,
+            "kind": plan.kind,
+            "state": plan.state,
+            "flagged": plan.flagged,
+            "updated_at": now,
+            "decision_id": d.id,
+            "effective_on": plan.effective_on,
+        }
+        for d, plan in planned
+    ]
     if rows:
         # Core executemany (the ORM splits rows whose NULLs differ), then one SELECT for the
         # ids: RETURNING over insertmanyvalues is quadratic on SQLite at 100k rows
@@ -182,19 +264,20 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             select(Case.employee_id, Case.id).where(Case.cycle_id == cycle.cycle_id)
         ).all()
     )
-    moves = Moves(cycle.cycle_id)
-    notices = []
+    events, notices = [], []
     people = people_by_id(
-        session,
-        [d.employee_id for d, kind, _path in plans if kind == "promotion"] if stages else [],
+        session, [d.employee_id for d, plan in planned if plan.notify] if stages else []
     )
     deadline_text = _fmt(milestone_time(pack, period, "test_due"), pack) if stages else ""
     mark = guards.pass_mark(stages[0], dict(pack.pass_marks)) if stages else None
-    for d, kind, path in plans:
+    counts: dict[str, int] = {}
+    for d, plan in planned:
         case_id = ids[d.employee_id]
-        for trig, before, after in path:
-            moves.moves.append(_move(case_id, d.employee_id, trig, before, after, d.rule))
-        if kind == "promotion" and stages:
+        for e in plan.events:
+            events.append((*e[:6], case_id, *e[7:]))  # the case id, known only now
+        for trigger in plan.triggers:
+            counts[trigger] = counts.get(trigger, 0) + 1
+        if plan.notify:
             emp = people.get(d.employee_id)
             notices.append(
                 Outgoing(
@@ -205,37 +288,61 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
                     notice_params(cycle, emp, d, deadline=deadline_text, pass_mark=mark),
                 )
             )
-    _write_events_only(moves, session, now, actor)
+    append_encoded(session, events)
     queued = queue(session, notices, now, actor)
-    counts = moves.counts()
-    counts.update(cases=len(rows), decisions=len(decisions), notices=queued)
+    counts.update(cases=len(rows), decisions=len(planned) + len(have), notices=queued)
     return counts
 
 
-def _move(case_id, employee_id, trig, before, after, reason):
-    from promoflow.engine.cases import Move
+class _CasePlan:
+    """How a decision's case opens (pure, picklable result): kind, state reached, steps."""
 
-    return Move(case_id, employee_id, trig, before, after, reason)
+    __slots__ = ("actor", "cycle_id", "effective_on", "now", "stages")
 
+    def __init__(self, cycle_id: str, stages: tuple[str, ...], effective_on, now, actor):
+        self.cycle_id, self.stages, self.effective_on = cycle_id, stages, effective_on
+        self.now, self.actor = now, actor
 
-def _write_events_only(moves: Moves, session: Session, now: datetime, actor: str) -> None:
-    """Cases were inserted in their final state: only the audit events remain to write."""
-    events = [
-        Event(
-            kind="case_transition",
-            actor=actor,
-            at=now,
-            subject=m.trigger,
-            employee_id=m.employee_id,
-            cycle_id=moves.cycle_id,
-            case_id=m.case_id,
-            before={"state": m.before} if m.before else None,
-            after={"state": m.after, "trigger": m.trigger},
-            reason=m.reason,
+    def __call__(self, d) -> OpenedCase:
+        kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
+        spec = spec_for(kind, self.stages)
+        path = [("open", None, spec.initial)]
+        state = spec.initial
+        notify = kind == "promotion" and bool(self.stages)
+        if notify:
+            trig = f"notify_{stage_short(self.stages[0])}"
+            state = fire(spec, state, trig)
+            path.append((trig, spec.initial, state))
+        events = [
+            encode_event(
+                Event(
+                    kind="case_transition",
+                    actor=self.actor,
+                    at=self.now,
+                    subject=trig,
+                    employee_id=d.employee_id,
+                    cycle_id=self.cycle_id,
+                    before={"state": before} if before else None,
+                    after={"state": after, "trigger": trig},
+                    reason=d.rule,
+                )
+            )
+            for trig, before, after in path
+        ]
+        return OpenedCase(
+            kind,
+            state,
+            _initial_flag(kind, d),
+            self.effective_on if d.outcome in ("promoted", "demoted") else None,
+            notify,
+            tuple(t for t, _b, _a in path),
+            events,
         )
-        for m in moves.moves
-    ]
-    record_many(session, events)
+
+
+OpenedCase = namedtuple(
+    "OpenedCase", "kind state flagged effective_on notify triggers events", module=__name__
+)
 
 
 # --- deadlines and stage notices ----------------------------------------------------------
@@ -267,42 +374,51 @@ def notify(session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, s
     if stage not in stages or stages.index(stage) == 0:
         return {}
     prev = stage_short(stages[stages.index(stage) - 1])
-    refs = [
-        r for r in load_refs(session, cycle.cycle_id, (f"{prev}_passed",)) if r.kind == "promotion"
-    ]
-    moves, notices = notify_refs(session, cycle, pack, refs, stage, now)
+    refs, decisions, people = refs_with_people(
+        session, cycle.cycle_id, (f"{prev}_passed",), NOTICE_DECISION_COLUMNS, NAME_COLUMNS
+    )
+    refs = [r for r in refs if r.kind == "promotion"]
+    moves, notices = _notify(cycle, pack, refs, stage, decisions, people)
     moves.write(session, now, actor)
     return {**moves.counts(), "notices": queue(session, notices, now, actor)}
 
 
 def notify_refs(session, cycle, pack, refs: list[CaseRef], stage: str, now: datetime):
     """Moves and notices inviting ``refs`` to ``stage`` (also used for late results)."""
+    decisions = decision_rows(
+        session, cycle.cycle_id, NOTICE_DECISION_COLUMNS, [r.decision_id for r in refs]
+    )
+    people = people_by_id(session, [r.employee_id for r in refs], NAME_COLUMNS)
+    return _notify(cycle, pack, refs, stage, decisions, people)
+
+
+def _notify(cycle, pack, refs: list[CaseRef], stage: str, decisions, people):
     stages = pack_stages(pack)
     s = stage_short(stage)
     spec = spec_for("promotion", stages)
-    decisions = decision_rows(session, cycle.cycle_id)
-    people = people_by_id(session, [r.employee_id for r in refs])
     period = parse_period(cycle.period_id)
     at = (
         cycle.interview_at
         or milestone_time(pack, period, "interview_notice").replace(hour=10, minute=0) + _one_day()
     )
     place = cycle.interview_place or DEFAULT_PLACE
+    at_text = _fmt(at, pack)
+    trigger, kind = f"notify_{s}", s if s == "interview" else "test"
     moves, notices = Moves(cycle.cycle_id), []
     for ref in refs:
-        moves.fire(spec, ref, f"notify_{s}")
+        moves.fire(spec, ref, trigger)
         d = decisions[ref.decision_id]
         notices.append(
             Outgoing(
                 cycle.cycle_id,
                 ref.employee_id,
                 ref.id,
-                s if s == "interview" else "test",
+                kind,
                 notice_params(
                     cycle,
                     people.get(ref.employee_id),
                     d,
-                    interview_at=_fmt(at, pack),
+                    interview_at=at_text,
                     interview_place=place,
                 ),
             )
