@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:40:30.181142
+Create Date: 2026-11-23 09:09:26.505230
 """
 from alembic import op
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_apscheduler_jobs_next_run_time'), ['next_run_time'], unique=False)
 
     op.create_table('audit_events',
-    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('at', promoflow.engine.models.base.AwareDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('kind', sa.String(length=64), nullable=False),
@@ -40,12 +40,9 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events')),
-    sa.UniqueConstraint('hash', name=op.f('uq_audit_events_hash'))
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_events_actor', ['actor'], unique=False)
-        batch_op.create_index('ix_audit_events_at', ['at'], unique=False)
         batch_op.create_index('ix_audit_events_case', ['case_id'], unique=False)
         batch_op.create_index('ix_audit_events_cycle', ['cycle_id'], unique=False)
         batch_op.create_index('ix_audit_events_employee', ['employee_id'], unique=False)
@@ -441,8 +438,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_events_employee')
         batch_op.drop_index('ix_audit_events_cycle')
         batch_op.drop_index('ix_audit_events_case')
-        batch_op.drop_index('ix_audit_events_at')
-        batch_op.drop_index('ix_audit_events_actor')
 
     op.drop_table('audit_events')
     with op.batch_alter_table('apscheduler_jobs', schema=None) as batch_op:
