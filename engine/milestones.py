@@ -180,7 +180,7 @@ def refs_with_people(
     p_row = _row_type("PersonRow", tuple(c.key for c in person_columns))
     nd = len(decision_columns)
     refs, decisions, people = [], {}, {}
-    for row in session.execute(query).tuples():
+    for row in session.execute(query):
         refs.append(CaseRef(*row[:6]))
         d = row[6 : 6 + nd]
         if d[0] is not None:

@@ -16,12 +16,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select_autoescape
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, record_many
-from promoflow.engine.cases import executemany
+from promoflow.engine.cases import driver_cursor, executemany
 from promoflow.engine.models import Notice
 
 TEMPLATES = Path(__file__).parent / "templates" / "notices"
@@ -58,11 +58,70 @@ def render(kind: str, lang: str, params: dict[str, Any]) -> tuple[str, str]:
     """The subject and body of one notice; a missing field fails loudly (StrictUndefined)."""
     if kind not in KINDS:
         raise ValueError(f"unknown notice kind {kind!r}")
+    plain = _plain_blocks(kind, lang)
+    if plain is not None and plain[0] <= params.keys():
+        subject, body = (
+            "".join([text if name is None else str(params[name]) for text, name in parts])
+            for parts in plain[1:]
+        )
+    else:
+        template, base, keys = _template(kind, lang)
+        # what ``template.new_context(params)`` builds, without walking the template's
+        # globals (a ChainMap) twice for every notice: the same names resolve the same way
+        context = template.environment.context_class(
+            template.environment, {**base, **params}, template.name, template.blocks
+        )
+        context.globals_keys = keys
+        subject = "".join(template.blocks["subject"](context))
+        body = "".join(template.blocks["body"](context))
+    return subject.strip(), body.strip() + "\n"
+
+
+@cache
+def _template(kind: str, lang: str):
+    """A notice template, its globals as a plain dict and their names (never reloaded)."""
     template = _env().get_template(f"{kind}.{lang}.j2")
-    context = template.new_context(params)
-    subject = "".join(template.blocks["subject"](context)).strip()
-    body = "".join(template.blocks["body"](context)).strip() + "\n"
-    return subject, body
+    return template, dict(template.globals), frozenset(template.globals)
+
+
+@cache
+def _plain_blocks(kind: str, lang: str):
+    """(names used, subject parts, body parts) when both blocks only print variables.
+
+    Such a block renders as its text with ``str(value)`` in place of each ``{{ name }}``
+    (no autoescape, no finalize), which is what Jinja's compiled block does; joining the
+    parts directly skips building a template context per notice. A part is ``(text,
+    None)`` or ``(None, name)``. None when a template has anything more (a loop, a filter,
+    inheritance): those render through Jinja.
+    """
+    env = _env()
+    name = f"{kind}.{lang}.j2"
+    if env.finalize is not None or env.autoescape is True:
+        return None
+    if callable(env.autoescape) and env.autoescape(name):
+        return None
+    source = env.loader.get_source(env, name)[0]
+    tree = env.parse(source, name)
+    if tree.find(nodes.Extends) is not None:
+        return None
+    blocks: dict[str, tuple] = {}
+    for block in tree.find_all(nodes.Block):
+        parts: list[tuple[str | None, str | None]] = []
+        for node in block.body:
+            if not isinstance(node, nodes.Output):
+                return None
+            for child in node.nodes:
+                if isinstance(child, nodes.TemplateData):
+                    parts.append((child.data, None))
+                elif isinstance(child, nodes.Name) and child.ctx == "load":
+                    parts.append((None, child.name))
+                else:
+                    return None
+        blocks[block.name] = tuple(parts)
+    if set(blocks) != {"subject", "body"}:
+        return None
+    names = frozenset(n for parts in blocks.values() for _, n in parts if n is not None)
+    return names, blocks["subject"], blocks["body"]
 
 
 def idempotency_key(cycle_id: str, employee_id: str, kind: str) -> str:
@@ -82,18 +141,44 @@ class Outgoing:
     email: str | None = None
 
 
+def _queued(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` are in the outbox already (read at driver level: 100k keys)."""
+    dialect = session.get_bind().dialect
+    existing: set[str] = set()
+    if dialect.name not in ("sqlite", "postgresql"):
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            existing.update(
+                session.scalars(
+                    select(Notice.idempotency_key).where(Notice.idempotency_key.in_(chunk))
+                )
+            )
+        return existing
+    table = dialect.identifier_preparer.format_table(Notice.__table__)
+    with driver_cursor(session) as cursor:
+        if dialect.name == "postgresql":
+            cursor.execute(
+                f"SELECT idempotency_key FROM {table} WHERE idempotency_key = ANY(%s)", (keys,)
+            )
+            existing.update(key for (key,) in cursor.fetchall())
+            return existing
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            cursor.execute(
+                f"SELECT idempotency_key FROM {table} WHERE idempotency_key IN ({marks})", chunk
+            )
+            existing.update(key for (key,) in cursor.fetchall())
+    return existing
+
+
 def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) -> int:
     """Render and insert the notices not queued before; returns how many were new."""
     if not notices:
         return 0
     lang = default_lang()
     keys = [idempotency_key(n.cycle_id, n.employee_id, n.kind) for n in notices]
-    existing: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        existing.update(
-            session.scalars(select(Notice.idempotency_key).where(Notice.idempotency_key.in_(chunk)))
-        )
+    existing = _queued(session, keys)
     rows, events = [], []
     for key, n in zip(keys, notices, strict=True):
         if key in existing:

@@ -1,0 +1,59 @@
+"""Every notice template renders the same text through ``render``'s shortcuts as through
+Jinja's own ``template.new_context`` and block functions, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import UndefinedError
+
+from promoflow.engine.notices import KINDS, LANGS, _env, _plain_blocks, render
+
+PARAMS = {
+    "cycle_id": "sales-2026Q3",
+    "employee_id": "E00042",
+    "name": "张三 <O'Brien> & {{ not a tag }}",
+    "from_grade": "S4",
+    "to_grade": "S5",
+    "deadline": "2026-08-20 18:00",
+    "pass_mark": "60",
+    "interview_at": "2026-09-02 10:00",
+    "interview_place": "人力资源部会议室 / HR meeting room",
+    "effective_on": "2026-11-01",
+    "reasons": ["销售额达标 ≥ 100%", "attainment 1.2 ≥ 1.0"],
+    "probation_month": "2026-11",
+    "score": "58",
+}
+
+
+def _jinja(kind: str, lang: str, params: dict) -> tuple[str, str]:
+    """How notices were rendered before: a full template context per notice."""
+    template = _env().get_template(f"{kind}.{lang}.j2")
+    context = template.new_context(params)
+    subject = "".join(template.blocks["subject"](context)).strip()
+    body = "".join(template.blocks["body"](context)).strip() + "\n"
+    return subject, body
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_render_matches_jinja(kind, lang):
+    expected = _jinja(kind, lang, PARAMS)
+    assert render(kind, lang, PARAMS) == expected
+    assert render(kind, lang, {**PARAMS, "name": None}) == _jinja(
+        kind, lang, {**PARAMS, "name": None}
+    )
+    assert PARAMS["employee_id"] in expected[1]
+
+
+def test_simple_templates_take_the_shortcut_and_loops_do_not():
+    assert _plain_blocks("interview", "zh") is not None
+    assert _plain_blocks("test", "en") is not None
+    assert _plain_blocks("promotion", "zh") is not None
+    assert _plain_blocks("demotion", "zh") is None  # loops over the reasons
+
+
+@pytest.mark.parametrize("kind", ["interview", "demotion"])
+def test_a_missing_field_still_fails_loudly(kind):
+    params = {k: v for k, v in PARAMS.items() if k != "from_grade"}
+    with pytest.raises(UndefinedError):
+        render(kind, "zh", params)
