@@ -67,15 +67,19 @@ class Clock:
         self.phases: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
+        #: CPU seconds of worker processes (``promoflow.engine.parallel``) per phase
+        self.workers_cpu: dict[str, float] = {}
         self.profile_dir = profile_dir
 
     def time(self, name: str, fn: Callable[[], Any]) -> Any:
         if self.profile_dir is not None:
             return self._profiled(name, fn)
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, workers = time.perf_counter(), time.process_time(), _children_cpu()
         result = fn()
         self.phases[name] = round(self.phases.get(name, 0.0) + time.perf_counter() - start, 3)
         self.cpu[name] = round(self.cpu.get(name, 0.0) + time.process_time() - cpu, 3)
+        if spent := round(_children_cpu() - workers, 3):
+            self.workers_cpu[name] = round(self.workers_cpu.get(name, 0.0) + spent, 3)
         self.peak_mb[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         return result
 
@@ -93,6 +97,11 @@ class Clock:
         text_ = profiler.output_text(unicode=True, color=False, show_all=False)
         (self.profile_dir / f"{name}.txt").write_text(text_)
         return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def compare(engine_lines: list[dict], floor: dict) -> tuple[bool, list[dict]]:
@@ -205,6 +214,7 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         "phases_s": clock.phases,
         "phases_cpu_s": clock.cpu,
         "peak_rss_after_mb": clock.peak_mb,
+        "workers_cpu_s": clock.workers_cpu,
         "differences": differences,
         **({"open_breakdown_s": breakdown} if breakdown else {}),
         **({"profiled": True} if profile else {}),

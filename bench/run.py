@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
 
         run = measure(sizes[0], args.db, profile="breakdown" if args.breakdown else args.profile)
         run["peak_rss_mb"] = peak_rss_mb()
+        # worker processes (copy-on-write forks of this one, sharing most of its pages):
+        # the largest one's peak, reported beside this process's, never hidden in it
+        from promoflow.engine import parallel
+
+        run["peak_rss_workers_mb"] = round(parallel.peak_worker_kib / 1024, 1)
         print(json.dumps(run), flush=True)
         return 0
 

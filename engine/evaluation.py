@@ -260,7 +260,7 @@ def decide_and_plan(
             select(Decision.employee_id, Decision.id).where(Decision.cycle_id == cycle.cycle_id)
         ).all()
     )
-    return [(d._replace(id=ids[d.employee_id]), extra) for d, extra in planned]
+    return [(Decided(ids[d[1]], *d[1:]), extra) for d, extra in planned]
 
 
 class _ChunkJob:

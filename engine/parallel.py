@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,6 +30,8 @@ CHUNK = 4000
 _job: Callable[[int, int], Any] | None = None
 #: how many worker processes the last :func:`map_chunks` used (0: it ran in this process)
 last_workers = 0
+#: the largest peak RSS (KiB) any worker reported since this process started
+peak_worker_kib = 0
 
 
 def workers() -> int:
@@ -46,9 +49,10 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def _run(bounds: tuple[int, int]) -> Any:
+def _run(bounds: tuple[int, int]) -> tuple[Any, int]:
     assert _job is not None
-    return _job(*bounds)
+    result = _job(*bounds)
+    return result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def map_chunks(
@@ -59,7 +63,7 @@ def map_chunks(
     Results are yielded as they arrive, so the caller can write chunk 1 while later chunks
     are still being computed. ``job`` must not touch the database or any open connection.
     """
-    global _job, last_workers
+    global _job, last_workers, peak_worker_kib
     chunk = chunk or CHUNK
     bounds = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     n = min(workers(), len(bounds))
@@ -71,6 +75,8 @@ def map_chunks(
     _job, last_workers = job, n
     try:
         with multiprocessing.get_context("fork").Pool(n) as pool:
-            yield from pool.imap(_run, bounds)
+            for result, peak_kib in pool.imap(_run, bounds):
+                peak_worker_kib = max(peak_worker_kib, peak_kib)
+                yield result
     finally:
         _job = None
