@@ -52,11 +52,21 @@ class ImportContext:
     kind: str
     now: datetime
     actor: str
-    catalog: Catalog
     errors: RowErrors
     progress: Progress | None = None
     import_id: int | None = None
+    #: the packs' catalog; read from the session when first asked for (results need none)
+    given_catalog: Catalog | None = None
+    #: the table is this import's alone: an importer may drop its rows once it has read them
+    release: bool = False
     _done: int = 0
+
+    @property
+    def catalog(self) -> Catalog:
+        """Tracks, grades and positions of the rule packs new cycles would use."""
+        if self.given_catalog is None:
+            self.given_catalog = Catalog.for_session(self.session)
+        return self.given_catalog
 
     def advance(self, rows: int, total: int) -> None:
         """Report that ``rows`` more of ``total`` units of work are done."""
@@ -95,14 +105,13 @@ def require_columns(ctx: ImportContext, columns: Sequence[str]) -> bool:
 
 def check_extra_cells(ctx: ImportContext) -> None:
     """A row with more cells than the header is shifted: refuse it rather than guess."""
-    for row in ctx.table:
-        if row.extra:
-            ctx.errors.add(
-                row.line,
-                None,
-                f"more cells than the header's {len(ctx.table.header)} columns "
-                f"(a shifted row?): {', '.join(repr(v) for v in row.extra)}",
-            )
+    for line, extra in sorted(ctx.table.extras.items()):
+        ctx.errors.add(
+            line,
+            None,
+            f"more cells than the header's {len(ctx.table.header)} columns "
+            f"(a shifted row?): {', '.join(repr(v) for v in extra)}",
+        )
 
 
 #: the common case, plainly within every limit: at most 9 + 6 digits, no sign, no exponent

@@ -1,72 +1,103 @@
 """Bulk writes at driver speed: 100k rows in well under a second of database time.
 
 SQLAlchemy's executemany binds every value of every row through Python type processors,
-which dominates an import of 100k metric values. These helpers compile the statement once,
-bind each *distinct* value once (an import repeats the same timestamp, import id and many
-of the same scores) with SQLAlchemy's own processors, and hand the rows to the driver:
-``executemany`` on SQLite, ``COPY`` on PostgreSQL. They run on the session's connection,
-inside its transaction, so they commit or roll back with everything else.
+which dominates an import of 100k metric values. These helpers bind column by column with
+SQLAlchemy's own processors, each *distinct* value once (an import repeats the same
+timestamp, import id, dates and many of the same scores), and hand plain tuples to the
+driver: ``executemany`` on SQLite, ``COPY`` on PostgreSQL. They run on the session's
+connection, inside its transaction, so they commit or roll back with everything else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import closing
+from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-
-def _processors(table: Table, keys: Sequence[str], dialect) -> list:
-    out = []
-    for key in keys:
-        process = table.c[key].type._cached_bind_processor(dialect)
-        if process is None:
-            out.append(None)
-            continue
-        memo: dict[Any, Any] = {}
-
-        def bind(value, process=process, memo=memo):
-            try:
-                return memo[value]
-            except KeyError:
-                memo[value] = bound = process(value)
-                return bound
-            except TypeError:  # unhashable: bind it directly
-                return process(value)
-
-        out.append(bind)
-    return out
+#: below this many rows PostgreSQL gets executemany rather than COPY
+_COPY_FROM = 50
 
 
-def _bound_rows(table: Table, keys: Sequence[str], rows: Sequence[dict], dialect) -> list[tuple]:
-    pairs = list(zip(keys, _processors(table, keys, dialect), strict=True))
-    return [
-        tuple(row[key] if bind is None else bind(row[key]) for key, bind in pairs) for row in rows
-    ]
+def bind_column(table: Table, key: str, values: Sequence, dialect) -> Sequence:
+    """``values`` of column ``key`` as the driver receives them (SQLAlchemy's processor)."""
+    process = table.c[key].type._cached_bind_processor(dialect)
+    if process is None:
+        return values
+    try:
+        memo = {value: process(value) for value in set(values)}
+    except TypeError:  # unhashable (a dict for a JSON column): bind each one
+        return [process(value) for value in values]
+    return list(map(memo.__getitem__, values))
+
+
+def bound_rows(
+    session: Session,
+    table: Table,
+    columns: Mapping[str, Sequence],
+    constants: Mapping[str, Any] | None = None,
+) -> tuple[list[str], list[tuple]]:
+    """(keys, driver tuples) of parallel ``columns`` plus ``constants`` set on every row."""
+    dialect = session.get_bind().dialect
+    constants = constants or {}
+    keys = [*columns, *constants]
+    count = len(next(iter(columns.values()))) if columns else 0
+    bound = [bind_column(table, key, values, dialect) for key, values in columns.items()]
+    for key, value in constants.items():
+        bound.append(repeat(bind_column(table, key, [value], dialect)[0], count))
+    return keys, list(zip(*bound, strict=False))  # constants repeat without end
+
+
+def _cursor(session: Session):
+    """A plain client-side cursor in the session's transaction (no options a caller left,
+    such as a ``yield_per`` read's streaming, which psycopg refuses executemany on)."""
+    return closing(session.connection().connection.driver_connection.cursor())
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def insert_tuples(session: Session, table: Table, keys: Sequence[str], rows: list[tuple]) -> None:
+    """INSERT rows already bound (by :func:`bound_rows`, in ``keys`` order) in one call."""
+    if not rows:
+        return
+    preparer = session.get_bind().dialect.identifier_preparer
+    name = preparer.format_table(table)
+    columns = ", ".join(preparer.quote(table.c[k].name) for k in keys)
+    with _cursor(session) as cursor:
+        if _is_sqlite(session):
+            marks = ", ".join("?" * len(keys))
+            cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
+        elif len(rows) < _COPY_FROM:
+            marks = ", ".join(["%s"] * len(keys))
+            cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
+        else:
+            with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+
+def insert_columns(
+    session: Session,
+    table: Table,
+    columns: Mapping[str, Sequence],
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """INSERT one row per position of the parallel ``columns`` (plus ``constants``)."""
+    keys, rows = bound_rows(session, table, columns, constants)
+    insert_tuples(session, table, keys, rows)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict]) -> None:
     """INSERT ``rows`` (dicts with the same keys) into ``table`` in one driver call."""
     if not rows:
         return
-    connection = session.connection()
-    dialect = connection.dialect
     keys = list(rows[0])
-    values = _bound_rows(table, keys, rows, dialect)
-    if dialect.name == "postgresql":
-        columns = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
-        name = dialect.identifier_preparer.format_table(table)
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in values:
-                copy.write_row(row)
-        return
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = [keys.index(k) for k in compiled.positiontup] if compiled.positional else None
-    if order is not None and order != list(range(len(keys))):
-        values = [tuple(row[i] for i in order) for row in values]
-    connection.exec_driver_sql(str(compiled), values)
+    insert_columns(session, table, {k: [row[k] for row in rows] for k in keys})
 
 
 def update_rows(
@@ -78,22 +109,20 @@ def update_rows(
     """
     if not rows:
         return
-    connection = session.connection()
-    dialect = connection.dialect
+    dialect = session.get_bind().dialect
     preparer = dialect.identifier_preparer
     constants = constants or {}
     columns = [k for k in rows[0] if k != key]
     keys = [*columns, key]
-    values = _bound_rows(table, keys, rows, dialect)
-    constant_values = _bound_rows(table, list(constants), [constants], dialect)[0]
+    _, values = bound_rows(session, table, {k: [row[k] for row in rows] for k in keys})
+    constant_values = [bind_column(table, k, [v], dialect)[0] for k, v in constants.items()]
     name = preparer.format_table(table)
     if dialect.name == "postgresql":
         staging = preparer.quote(f"pf_staging_{table.name}")
         quoted = ", ".join(preparer.quote(k) for k in keys)
         sets = ", ".join(f"{preparer.quote(c)} = s.{preparer.quote(c)}" for c in columns)
         sets += "".join(f", {preparer.quote(c)} = %s" for c in constants)
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor:  # type: ignore[union-attr]
+        with _cursor(session) as cursor:
             # same column types, none of the constraints: only the columns being set
             cursor.execute(f"DROP TABLE IF EXISTS {staging}")
             cursor.execute(
@@ -113,4 +142,5 @@ def update_rows(
         return
     sets = ", ".join(f"{preparer.quote(c)} = ?" for c in (*columns, *constants))
     sql = f"UPDATE {name} SET {sets} WHERE {preparer.quote(key)} = ?"
-    connection.exec_driver_sql(sql, [(*row[:-1], *constant_values, row[-1]) for row in values])
+    with _cursor(session) as cursor:
+        cursor.executemany(sql, [(*row[:-1], *constant_values, row[-1]) for row in values])

@@ -8,11 +8,15 @@ with the previous grade; a re-import that changes nothing writes nothing.
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 
+from promoflow.engine.audit import Event
 from promoflow.engine.imports.base import (
     Applied,
     ImportContext,
@@ -21,7 +25,8 @@ from promoflow.engine.imports.base import (
     parse_date,
     require_columns,
 )
-from promoflow.engine.imports.bulk import insert_rows, update_rows
+from promoflow.engine.imports.bulk import insert_columns, update_rows
+from promoflow.engine.imports.reader import Row
 from promoflow.engine.models import Employee, GradeHistory
 
 COLUMNS = ("employee_id", "name", "track", "grade", "grade_since")
@@ -30,52 +35,194 @@ OPTIONAL = ("hire_date", "org_unit", "position")
 FIELDS = ("name", "track", "grade", "grade_since", "hire_date", "org_unit", "position")
 
 
-@dataclass
-class EmployeeRow:
-    """One valid row, with its grade resolved (entry grading applied for new hires)."""
+class _Keep:
+    """The marker of a field the file leaves as stored (its column is not in the header)."""
 
-    line: int
-    values: dict[str, object]
-    #: set when the grade was empty: the position whose lowest grade to use
-    entry_position: str | None = None
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+class EmployeeRow:
+    """One valid row, with its grade resolved (entry grading applied for new hires).
+
+    ``values`` holds :data:`FIELDS` in order, :data:`KEEP` where the file has no column.
+    """
+
+    __slots__ = ("employee_id", "entry_position", "line", "values")
+
+    def __init__(
+        self, line: int, employee_id: str, values: list, entry_position: str | None = None
+    ) -> None:
+        self.line = line
+        self.employee_id = employee_id
+        self.values = values
+        #: set when the grade was empty: the position whose lowest grade to use
+        self.entry_position = entry_position
+
+    def get(self, field: str) -> object:
+        """A field's value (None when the file leaves it unset)."""
+        value = self.values[_FIELD_AT[field]]
+        return None if value is KEEP else value
+
+
+_FIELD_AT = {f: i for i, f in enumerate(FIELDS)}
+NAME, TRACK, GRADE, SINCE, HIRED, ORG_UNIT, POSITION = range(len(FIELDS))
 
 
 @dataclass
 class Plan:
     rows: list[EmployeeRow] = field(default_factory=list)
-    existing: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: employee_id → stored values of :data:`FIELDS`, in order
+    existing: dict[str, tuple] = field(default_factory=dict)
 
 
 def validate(ctx: ImportContext) -> Plan:
-    """Check every row; resolve positions and entry grades; load the employees it touches."""
+    """Check every row; resolve positions and entry grades; load the employees it touches.
+
+    Rows that are plainly valid (nearly all) are checked by :class:`_Checker` from cached
+    lookups; any row it is unsure of goes through :func:`_validate_row`, which finds and
+    words every problem.
+    """
     plan = Plan()
     if not require_columns(ctx, COLUMNS):
         return plan
     check_extra_cells(ctx)
+    table, errors = ctx.table, ctx.errors
+    checker = _Checker(ctx)
     first_line: dict[str, int] = {}
-    for row in ctx.table:
-        before = len(ctx.errors)
-        values = _validate_row(ctx, row)
-        employee_id = row.get("employee_id")
+    append = plan.rows.append
+    id_at = table.index("employee_id")
+    for line, record in zip(table.lines, table.records, strict=True):
+        row = checker.row(line, record)
+        if row is None:
+            before = len(errors)
+            values = _validate_row(ctx, Row(line, dict(zip(table.header, record, strict=True))))
+            row = _from_dict(line, values) if len(errors) == before else None
+        employee_id = record[id_at]
         if employee_id:
             if employee_id in first_line:
-                ctx.errors.add(
-                    row.line,
+                errors.add(
+                    line,
                     "employee_id",
                     f"duplicate employee_id {employee_id!r} "
                     f"(first at line {first_line[employee_id]})",
                 )
-            else:
-                first_line[employee_id] = row.line
-        if values is not None and len(ctx.errors) == before:
-            plan.rows.append(values)
-    if not ctx.errors:
-        plan.existing = _load_existing(ctx, [r.values["employee_id"] for r in plan.rows])
+                continue
+            first_line[employee_id] = line
+        if row is not None:
+            append(row)
+    if not errors:
+        plan.existing = _load_existing(ctx, [r.employee_id for r in plan.rows])
         _resolve_entry_grades(ctx, plan)
     return plan
 
 
-def _validate_row(ctx: ImportContext, row) -> EmployeeRow | None:
+def _from_dict(line: int, row: _DictRow) -> EmployeeRow:
+    values = [row.values.get(f, KEEP) for f in FIELDS]
+    return EmployeeRow(line, row.values["employee_id"], values, row.entry_position)
+
+
+class _Checker:
+    """The common case of :func:`_validate_row`, from lookups cached per distinct cell.
+
+    :meth:`row` returns None whenever the row might hold any problem, so that the full
+    check words it; it never accepts a row the full check would refuse.
+    """
+
+    def __init__(self, ctx: ImportContext) -> None:
+        table = ctx.table
+        self.catalog = ctx.catalog
+        self.tracks = frozenset(self.catalog.tracks)
+        at = {c: table.index(c) for c in (*COLUMNS, *OPTIONAL)}
+        self.at = at
+        self.has_hire = at["hire_date"] is not None
+        self.has_org = at["org_unit"] is not None
+        self.has_position = at["position"] is not None
+        self.dates: dict[str, date | None] = {"": None}
+        self.positions: dict[tuple[str, str], object] = {}
+        self.grades: dict[tuple[str, str], tuple[bool, object]] = {}
+
+    def _date(self, text: str) -> date | None:
+        """The date of a cell ('' is None); ValueError when it is not one."""
+        try:
+            return self.dates[text]
+        except KeyError:
+            self.dates[text] = value = parse_date(text)
+            return value
+
+    def row(self, line: int, record: tuple[str, ...]) -> EmployeeRow | None:
+        at = self.at
+        employee_id, name = record[at["employee_id"]], record[at["name"]]
+        track = record[at["track"]]
+        if not (employee_id and name and track in self.tracks):
+            return None
+        grade, since_text = record[at["grade"]], record[at["grade_since"]]
+        hire_text = record[at["hire_date"]] if self.has_hire else ""
+        try:
+            since, hired = self._date(since_text), self._date(hire_text)
+        except ValueError:
+            return None
+        position_name = record[at["position"]] if self.has_position else ""
+        position = None
+        if position_name:
+            key = (track, position_name)
+            if key not in self.positions:
+                self.positions[key] = self.catalog.position(track, position_name)
+            position = self.positions[key]
+            if position is None:
+                return None
+        entry_position = None
+        if grade:
+            key = (track, grade)
+            found = self.grades.get(key)
+            if found is None:
+                known = self.catalog.has_grade(track, grade)
+                found = self.grades[key] = (
+                    known,
+                    self.catalog.position_of_grade(track, grade) if known else None,
+                )
+            known, held = found
+            if not known or not since_text:
+                return None
+            if position is not None and held is not None and held.id != position.id:  # type: ignore[attr-defined]
+                return None
+            position = held or position
+        elif not position_name:
+            return None
+        else:
+            entry_position = position.id  # type: ignore[attr-defined]
+            since = since or hired
+            if since is None:
+                return None
+        if self.has_position or grade:
+            placed = position.id if position is not None else (position_name or None)  # type: ignore[attr-defined]
+        else:
+            placed = KEEP
+        values = [
+            name,
+            track,
+            grade or None,
+            since,
+            hired if self.has_hire else KEEP,
+            (record[at["org_unit"]] or None) if self.has_org else KEEP,
+            placed,
+        ]
+        return EmployeeRow(line, employee_id, values, entry_position)
+
+
+@dataclass
+class _DictRow:
+    """What the full check of one row found (values by field name)."""
+
+    line: int
+    values: dict[str, object]
+    entry_position: str | None = None
+
+
+def _validate_row(ctx: ImportContext, row: Row) -> _DictRow:
     errors, catalog, present = ctx.errors, ctx.catalog, ctx.table.header
     cells = row.cells
     for column in ("employee_id", "name", "track"):
@@ -157,24 +304,44 @@ def _validate_row(ctx: ImportContext, row) -> EmployeeRow | None:
     values["grade"] = grade or None
     if "position" in present or grade:
         values["position"] = position.id if position is not None else (position_name or None)
-    return EmployeeRow(line=row.line, values=values, entry_position=entry_position)
+    return _DictRow(line=row.line, values=values, entry_position=entry_position)
 
 
 def _bad_columns(errors, line: int) -> set[str]:
     return {p.column for p in errors.problems if p.line == line and p.column}
 
 
-def _load_existing(ctx: ImportContext, ids: list) -> dict[str, dict[str, object]]:
+def _load_existing(ctx: ImportContext, ids: list[str]) -> dict[str, tuple]:
+    """The stored :data:`FIELDS` of the employees named in the file, by employee_id.
+
+    A file naming many employees reads the whole table in one pass (cheaper than thousands
+    of ``IN`` lists); a short one looks its employees up.
+    """
+    session = ctx.session
     table = Employee.__table__
-    existing: dict[str, dict[str, object]] = {}
-    for part in chunks(ids, 2000):
-        for row in ctx.session.execute(
-            select(table.c.employee_id, *[table.c[f] for f in FIELDS]).where(
-                table.c.employee_id.in_(part)
-            )
-        ).mappings():
-            existing[row["employee_id"]] = dict(row)
-    return existing
+    columns = [table.c.employee_id, *[table.c[f] for f in FIELDS]]
+    if len(ids) <= 5000:
+        existing: dict[str, tuple] = {}
+        for part in chunks(ids, 2000):
+            query = select(*columns).where(table.c.employee_id.in_(part))
+            existing.update((row[0], tuple(row[1:])) for row in session.execute(query))
+        return existing
+    dialect = session.get_bind().dialect
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    with closing(session.connection().connection.driver_connection.cursor()) as cursor:
+        cursor.execute(f"SELECT {names} FROM {dialect.identifier_preparer.format_table(table)}")
+        rows = cursor.fetchall()
+        coltypes = [d[1] for d in cursor.description]
+    wanted = set(ids)
+    rows = [row for row in rows if row[0] in wanted]
+    stored = list(zip(*rows, strict=True)) or [() for _ in columns]
+    # the values as SQLAlchemy would read them (SQLite keeps dates as text)
+    for at, column in enumerate(columns):
+        process = column.type._cached_result_processor(dialect, coltypes[at])
+        if process is not None:
+            memo = {v: process(v) for v in set(stored[at])}
+            stored[at] = tuple(map(memo.__getitem__, stored[at]))
+    return {row[0]: row[1:] for row in zip(*stored, strict=True)}
 
 
 def _resolve_entry_grades(ctx: ImportContext, plan: Plan) -> None:
@@ -183,141 +350,174 @@ def _resolve_entry_grades(ctx: ImportContext, plan: Plan) -> None:
         if row.entry_position is None:
             continue
         values = row.values
-        old = plan.existing.get(values["employee_id"])
-        if old is not None and old["track"] == values["track"]:
-            values["grade"] = old["grade"]
-            values["grade_since"] = old["grade_since"]
-            held = ctx.catalog.position_of_grade(values["track"], old["grade"])
+        old = plan.existing.get(row.employee_id)
+        if old is not None and old[TRACK] == values[TRACK]:
+            values[GRADE] = old[GRADE]
+            values[SINCE] = old[SINCE]
+            held = ctx.catalog.position_of_grade(values[TRACK], old[GRADE])
             if held is not None:
-                values["position"] = held.id
+                values[POSITION] = held.id
             row.entry_position = None
             continue
         try:
-            values["grade"] = ctx.catalog.entry_grade(values["track"], row.entry_position)
+            values[GRADE] = ctx.catalog.entry_grade(values[TRACK], row.entry_position)
         except KeyError:
             ctx.errors.add(
                 row.line,
                 "position",
-                f"position {row.entry_position!r} has no entry grade in track {values['track']}",
+                f"position {row.entry_position!r} has no entry grade in track {values[TRACK]}",
             )
+
+
+def _json(value: object) -> object:
+    """A value as its audit event stores it (dates as ISO text, as the audit trail would)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def apply(ctx: ImportContext, plan: Plan) -> Applied:
     """Insert new employees, update changed ones, and record their grade history."""
     table, history = Employee.__table__, GradeHistory.__table__
-    inserts, updates, histories, events = [], [], [], []
+    file = ctx.table.name
+    extra = {"import_id": ctx.import_id, "file": file}  # shared: read, never changed
+    created_reason = f"created by import of {file}"
+    changed_reason = f"changed by import of {file}"
+    inserts: list[EmployeeRow] = []
+    updates: list[dict[str, object]] = []
+    histories: list[tuple[EmployeeRow, tuple | None]] = []
+    events: list[Event] = []
+    new_event = partial(Event, actor=ctx.actor, at=ctx.now, extra=extra)
+    isoformat: dict[object, object] = {}
     for row in plan.rows:
         values = row.values
-        employee_id = values["employee_id"]
+        employee_id = row.employee_id
         old = plan.existing.get(employee_id)
         if old is None:
-            record = {f: values.get(f) for f in FIELDS} | {
-                "employee_id": employee_id,
-                "active": True,
-                "updated_at": ctx.now,
-            }
-            inserts.append(record)
-            histories.append(_history(ctx, row, None))
+            inserts.append(row)
+            histories.append((row, None))
+            after = {}
+            for f, value in zip(FIELDS, values, strict=True):
+                if value is KEEP:
+                    value = None
+                elif value.__class__ is date:
+                    if value not in isoformat:
+                        isoformat[value] = value.isoformat()
+                    value = isoformat[value]
+                after[f] = value
             events.append(
-                ctx.event(
-                    "employee_upsert",
+                new_event(
+                    kind="employee_upsert",
                     subject=employee_id,
                     employee_id=employee_id,
-                    after={f: values.get(f) for f in FIELDS},
-                    reason=f"created by import of {ctx.table.name}",
+                    after=after,
+                    reason=created_reason,
                 )
             )
             if row.entry_position is not None:
                 events.append(_grade_event(ctx, row, None))
             continue
-        new = {f: values[f] if f in values else old[f] for f in FIELDS}
-        changed = [f for f in FIELDS if new[f] != old[f]]
-        if not changed:
+        new = tuple(o if v is KEEP else v for v, o in zip(values, old, strict=True))
+        if new == old:
             continue
-        updates.append({"employee_id": employee_id, **new})
+        changed = [f for f, n, o in zip(FIELDS, new, old, strict=True) if n != o]
+        updates.append({"employee_id": employee_id, **dict(zip(FIELDS, new, strict=True))})
         events.append(
-            ctx.event(
-                "employee_upsert",
+            new_event(
+                kind="employee_upsert",
                 subject=employee_id,
                 employee_id=employee_id,
-                before={f: old[f] for f in changed},
-                after={f: new[f] for f in changed},
-                reason=f"changed by import of {ctx.table.name}",
+                before={f: _json(old[_FIELD_AT[f]]) for f in changed},
+                after={f: _json(new[_FIELD_AT[f]]) for f in changed},
+                reason=changed_reason,
             )
         )
-        if new["grade"] != old["grade"] or new["track"] != old["track"]:
-            row.values = {"employee_id": employee_id, **new}
-            histories.append(_history(ctx, row, old))
+        if new[GRADE] != old[GRADE] or new[TRACK] != old[TRACK]:
+            row.values = list(new)
+            histories.append((row, old))
             events.append(_grade_event(ctx, row, old))
 
     total = len(inserts) + len(updates) + len(histories)
     for part in chunks(inserts):
-        insert_rows(ctx.session, table, part)
+        columns = {"employee_id": [r.employee_id for r in part]}
+        for at, f in enumerate(FIELDS):
+            columns[f] = [None if r.values[at] is KEEP else r.values[at] for r in part]
+        insert_columns(ctx.session, table, columns, {"active": True, "updated_at": ctx.now})
         ctx.advance(len(part), total)
     for part in chunks(updates):
         update_rows(ctx.session, table, "employee_id", part, {"updated_at": ctx.now})
         ctx.advance(len(part), total)
+    entry_graded = grade_changes = 0
     for part in chunks(histories):
-        insert_rows(ctx.session, history, part)
+        rows = [_history(ctx, row, old) for row, old in part]
+        entry_graded += sum(1 for r in rows if r[5] == "entry_grading")
+        grade_changes += sum(1 for r in rows if r[3] is not None)
+        insert_columns(
+            ctx.session,
+            history,
+            dict(zip(_HISTORY, zip(*rows, strict=True), strict=True)),
+            {"cycle_id": None, "recorded_at": ctx.now},
+        )
         ctx.advance(len(part), total)
-    grade_changes = sum(1 for h in histories if h["previous_grade"] is not None)
     return Applied(
         changed=len(inserts) + len(updates),
         events=events,
         details={
             "created": len(inserts),
             "updated": len(updates),
-            "entry_graded": sum(1 for h in histories if h["source"] == "entry_grading"),
+            "entry_graded": entry_graded,
             "grade_changes": grade_changes,
         },
     )
 
 
-def _history(ctx: ImportContext, row: EmployeeRow, old: dict | None) -> dict[str, object]:
+_HISTORY = (
+    "employee_id", "track", "grade", "previous_grade", "effective_from", "source", "reason",
+)  # fmt: skip
+
+
+def _history(ctx: ImportContext, row: EmployeeRow, old: tuple | None) -> tuple:
+    """A grade-history row in :data:`_HISTORY` order."""
     values = row.values
     if row.entry_position is not None:
         source, reason = "entry_grading", _entry_reason(row)
     elif old is None:
         source = "import"
-        reason = f"初始职级 / initial grade {values['grade']} from {ctx.table.name}"
+        reason = f"初始职级 / initial grade {values[GRADE]} from {ctx.table.name}"
     else:
         source = "import"
         reason = (
-            f"职级变更 / grade {old['track']}:{old['grade']} → {values['track']}:{values['grade']} "
+            f"职级变更 / grade {old[TRACK]}:{old[GRADE]} → {values[TRACK]}:{values[GRADE]} "
             f"in {ctx.table.name}"
         )
-    return {
-        "employee_id": values["employee_id"],
-        "track": values["track"],
-        "grade": values["grade"],
-        "previous_grade": old["grade"] if old else None,
-        "effective_from": values["grade_since"],
-        "source": source,
-        "reason": reason,
-        "cycle_id": None,
-        "recorded_at": ctx.now,
-    }
+    return (
+        row.employee_id,
+        values[TRACK],
+        values[GRADE],
+        old[GRADE] if old else None,
+        values[SINCE],
+        source,
+        reason,
+    )
 
 
 def _entry_reason(row: EmployeeRow) -> str:
     v = row.values
     return (
-        f"入职定级：{row.entry_position} 的最低职级 {v['grade']} / entry grading: lowest grade "
-        f"of position {row.entry_position} on track {v['track']} is {v['grade']} (POLICY.md §1)"
+        f"入职定级：{row.entry_position} 的最低职级 {v[GRADE]} / entry grading: lowest grade "
+        f"of position {row.entry_position} on track {v[TRACK]} is {v[GRADE]} (POLICY.md §1)"
     )
 
 
-def _grade_event(ctx: ImportContext, row: EmployeeRow, old: dict | None):
+def _grade_event(ctx: ImportContext, row: EmployeeRow, old: tuple | None) -> Event:
     values = row.values
     return ctx.event(
         "grade_change",
-        subject=values["employee_id"],
-        employee_id=values["employee_id"],
-        before={"track": old["track"], "grade": old["grade"]} if old else None,
+        subject=row.employee_id,
+        employee_id=row.employee_id,
+        before={"track": old[TRACK], "grade": old[GRADE]} if old else None,
         after={
-            "track": values["track"],
-            "grade": values["grade"],
-            "effective_from": values["grade_since"],
+            "track": values[TRACK],
+            "grade": values[GRADE],
+            "effective_from": _json(values[SINCE]),
         },
         reason=_entry_reason(row) if row.entry_position is not None else "changed by import",
     )

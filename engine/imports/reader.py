@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -36,20 +37,55 @@ class Row:
         return self.cells.get(column, "")
 
 
-@dataclass
 class Table:
-    """A whole file: where it came from, its header and its non-blank rows."""
+    """A whole file: where it came from, its header and its non-blank rows.
 
-    name: str
-    sha256: str
-    header: list[str]
-    rows: list[Row] = field(default_factory=list)
+    The rows are kept as plain tuples of stripped cells in ``header`` order (``records``,
+    with their line numbers in ``lines``), which is what a 600k-row file can afford;
+    iterating gives :class:`Row` objects, made one at a time. Importers that validate
+    100k rows read ``records`` by :meth:`index` instead.
+    """
+
+    __slots__ = ("extras", "header", "lines", "name", "records", "sha256")
+
+    def __init__(
+        self,
+        name: str,
+        sha256: str,
+        header: list[str],
+        records: list[Sequence[str]] | None = None,
+        lines: Sequence[int] | None = None,
+        extras: dict[int, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.name = name
+        self.sha256 = sha256
+        self.header = header
+        #: each non-blank row's cells (tuples or lists), in ``header`` order, short rows padded
+        self.records = records if records is not None else []
+        #: the line number of each record (the header is line 1)
+        self.lines = lines if lines is not None else range(2, 2 + len(self.records))
+        #: line → the non-empty cells beyond the header's last column (shifted rows)
+        self.extras = extras or {}
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.records)
 
     def __iter__(self) -> Iterator[Row]:
-        return iter(self.rows)
+        header, extras = self.header, self.extras
+        for line, record in zip(self.lines, self.records, strict=True):
+            yield Row(line, dict(zip(header, record, strict=True)), extras.get(line, ()))
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every row as a :class:`Row` (built on each call: prefer iterating)."""
+        return list(self)
+
+    def index(self, column: str) -> int | None:
+        """The position of ``column`` in each record, None when the header lacks it."""
+        try:
+            return self.header.index(column)
+        except ValueError:
+            return None
 
 
 def read_table(path: str | Path) -> Table:
@@ -59,15 +95,27 @@ def read_table(path: str | Path) -> Table:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
     if path.suffix.lower() in XLSX_SUFFIXES:
         header, records = _xlsx_records(data, path.name)
-    else:
-        header, records = _csv_records(data, path.name)
-    return build_table(path.name, hashlib.sha256(data).hexdigest(), header, records)
+        return build_table(path.name, digest, header, records)
+    header, records, stripped = _csv_records(data, path.name)
+    del data  # the decoded text is all the reader needs now
+    return build_table(path.name, digest, header, records, stripped=stripped)
 
 
-def build_table(name: str, sha256: str, header: list[str], records: list[list[str]]) -> Table:
-    """Pair each record with the header, numbering lines from 2 and dropping blank rows."""
+def build_table(
+    name: str,
+    sha256: str,
+    header: list[str],
+    records: Iterable[Sequence[str]],
+    *,
+    stripped: bool = False,
+) -> Table:
+    """Pair each record with the header, numbering lines from 2 and dropping blank rows.
+
+    ``stripped`` says no cell has surrounding whitespace (the reader checked the text).
+    """
     header = [h.strip() for h in header]
     seen: set[str] = set()
     problems = []
@@ -77,23 +125,55 @@ def build_table(name: str, sha256: str, header: list[str], records: list[list[st
         seen.add(h)
     if problems:
         raise InputError(f"{name}: the header is not usable; nothing was imported", problems)
-    table = Table(name=name, sha256=sha256, header=[h for h in header if h])
     width = len(header)
-    padding = [""] * width
+    named = [i for i, h in enumerate(header) if h]  # unnamed columns carry nothing
+    every = len(named) == width
+    padding = ("",) * width
+    strip = str.strip
+    out: list[Sequence[str]] = []
+    append = out.append
+    lines: list[int] | None = None  # made only once a blank row breaks the 2, 3, 4 … run
+    extras: dict[int, tuple[str, ...]] = {}
     for index, record in enumerate(records):
-        values = [v.strip() for v in record]
-        if not any(values):
+        values = record if stripped else tuple(map(strip, record))
+        if len(values) != width:
+            if not any(values):
+                lines = _skip(lines, len(out))
+                continue
+            if len(values) > width:
+                extra = tuple(v for v in values[width:] if v)
+                if extra:
+                    extras[index + 2] = extra
+                values = values[:width]
+            else:
+                values = (*values, *padding[len(values) :])
+        elif not any(values):
+            lines = _skip(lines, len(out))
             continue
-        extra = tuple(v for v in values[width:] if v)
-        if len(values) < width:
-            values.extend(padding[len(values) :])
-        cells = dict(zip(header, values, strict=False))
-        cells.pop("", None)  # unnamed columns carry nothing
-        table.rows.append(Row(line=index + 2, cells=cells, extra=extra))
-    return table
+        append(values if every else tuple(values[i] for i in named))
+        if lines is not None:
+            lines.append(index + 2)
+    return Table(
+        name=name,
+        sha256=sha256,
+        header=[h for h in header if h],
+        records=out,
+        lines=lines,
+        extras=extras,
+    )
 
 
-def _csv_records(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
+def _skip(lines: list[int] | None, kept: int) -> list[int]:
+    """The explicit line list once a blank row is skipped (until then lines run 2, 3, …)."""
+    return list(range(2, 2 + kept)) if lines is None else lines
+
+
+#: whitespace a cell could start or end with, other than the line breaks between records
+_INNER_SPACE = re.compile(r"[^\S\r\n]")
+
+
+def _csv_records(data: bytes, name: str) -> tuple[list[str], Iterator[list[str]], bool]:
+    """The header, the records (read lazily), and whether no cell needs stripping."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -102,13 +182,25 @@ def _csv_records(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
             f"{name} is not UTF-8 text; save it as 'CSV UTF-8' or .xlsx. Nothing was imported.",
             [Problem("bytes that are not UTF-8 (GBK?)", file=name, line=line)],
         ) from exc
+    del data
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{name} is empty: expected a header row. Nothing was imported.") from None
     except csv.Error as exc:
         raise InputError(f"{name} is not a readable CSV file: {exc}") from exc
-    if not records:
-        raise InputError(f"{name} is empty: expected a header row. Nothing was imported.")
-    return records[0], records[1:]
+    # without quotes no cell holds a line break, so no space anywhere means none to strip
+    stripped = '"' not in text and _INNER_SPACE.search(text) is None
+    return header, _checked(reader, name), stripped
+
+
+def _checked(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    """The records of a CSV reader, read as the table is built (never all held twice)."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InputError(f"{name} is not a readable CSV file: {exc}") from exc
 
 
 def _xlsx_records(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
