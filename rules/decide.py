@@ -12,21 +12,21 @@ that holds, makes the decision ``pending``; when none holds the grade is unchang
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 from promoflow.rules.conditions import (
     SYMBOL,
+    All,
     Compare,
-    compare,
+    Node,
     comparisons,
-    deciding,
     evaluate,
     facts_of,
-    missing_facts,
 )
 from promoflow.rules.periods import parse_period
 
@@ -104,6 +104,10 @@ def period_labels(period_id: str) -> dict[str, str]:
 
 #: decimal places shown in reasons; longer values are rounded and marked with ≈
 SHOWN_PLACES = 4
+_SHOWN = Decimal(1).scaleb(-SHOWN_PLACES)
+#: a value whose plain text is no longer than this has fewer digits than any context's
+#: precision worth the name, so stripping its trailing zeros is exactly ``normalize()``
+_PLAIN_CHARS = 20
 
 
 def fmt(value: object, ftype: str = "decimal") -> str:
@@ -115,13 +119,56 @@ def fmt(value: object, ftype: str = "decimal") -> str:
     if ftype == "percent" and isinstance(value, Decimal | int):
         return fmt(Decimal(value) * 100) + "%"
     if isinstance(value, Decimal):
+        if value.__class__ is Decimal and value.is_finite():
+            return _decimal(value)
         if value.as_tuple().exponent < -SHOWN_PLACES:
             # a mean of three months can run to 28 digits: show it rounded, and say so;
             # the decision's stored facts keep every digit
-            shown = value.quantize(Decimal(1).scaleb(-SHOWN_PLACES))
+            shown = value.quantize(_SHOWN)
             return "≈" + format(shown.normalize(), "f")
         return format(value.normalize(), "f")
     return str(value)
+
+
+def _decimal(value: Decimal, text: str | None = None) -> str:
+    """:func:`fmt` of a finite Decimal, read off its text instead of ``as_tuple()``.
+
+    ``text`` is ``str(value)`` when the caller has it. Unless it is scientific (``1E+2``),
+    that is the plain text, with exactly ``-exponent`` decimal places: so it tells whether
+    the value has more than SHOWN_PLACES, and dropping its trailing zeros (and a bare
+    point) is what ``normalize()`` then ``"f"`` gives as long as nothing is rounded.
+    """
+    if text is None:
+        text = str(value)
+    if "E" in text:
+        text = format(value, "f")
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 > SHOWN_PLACES:
+        # a mean of three months can run to 28 digits: show it rounded, and say so;
+        # the quantized value has 4 places, so its str() is plain
+        return "≈" + str(value.quantize(_SHOWN)).rstrip("0").rstrip(".")
+    if len(text) > _PLAIN_CHARS:
+        return format(value.normalize(), "f")
+    if point >= 0:
+        return text.rstrip("0").rstrip(".")
+    return text
+
+
+def _show(value: object, ftype: str, text: str) -> str:
+    """:func:`fmt` of a fact value in a reason, common cases first; ``text`` is the
+    value's ``str()`` (a decision's stored fact), so a decimal is not printed twice."""
+    cls = value.__class__
+    if cls is Decimal:
+        if ftype == "percent":
+            value = value * 100
+            if value.is_finite():
+                return _decimal(value) + "%"
+            return fmt(value) + "%"
+        if ftype != "bool" and value.is_finite():
+            return _decimal(value, text)
+    elif cls is int and ftype != "percent":
+        return text
+    return fmt(value, ftype)
 
 
 class _Words:
@@ -141,19 +188,266 @@ class _Words:
         spec = self.pack.facts.get(fact)
         return spec.type if spec else "decimal"
 
-    def atom(self, cmp: Compare, facts: Mapping[str, object], lang: str) -> str:
-        value = facts.get(cmp.fact)
-        ftype = self.ftype(cmp.fact)
-        op = cmp.op
-        if value is not None and not compare(value, op, cmp.value):
-            op = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!="}[op]
-        return (
-            f"{self.label(cmp.fact, lang)} {fmt(value, ftype)} {SYMBOL[op]} {fmt(cmp.value, ftype)}"
-        )
 
-    def atoms(self, cmps: list[Compare], facts: Mapping[str, object], lang: str) -> str:
-        sep = "，" if lang == "zh" else ", "
-        return sep.join(self.atom(c, facts, lang) for c in cmps)
+_NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!="}
+_TEST = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+class _Atom:
+    """One comparison of a rule, worded for one pack and period.
+
+    A reason shows it as ``zh``/``en`` (the fact's label and a space), the value, then
+    ``held`` (`` ≥ 80``) when it holds or the value is missing, else ``failed`` (`` < 80``).
+    """
+
+    __slots__ = ("en", "fact", "failed", "ftype", "held", "op", "test", "value", "zh")
+
+    def __init__(self, cmp: Compare, words: _Words):
+        self.fact, self.op, self.value = cmp.fact, cmp.op, cmp.value
+        self.test = _TEST.get(cmp.op, operator.eq)  # as conditions.compare: else ==
+        self.ftype = words.ftype(cmp.fact)
+        self.zh = words.label(cmp.fact, "zh") + " "
+        self.en = words.label(cmp.fact, "en") + " "
+        threshold = fmt(cmp.value, self.ftype)
+        self.held = f" {SYMBOL[cmp.op]} {threshold}"
+        self.failed = f" {SYMBOL[_NEGATED[cmp.op]]} {threshold}"
+
+
+class _Join:
+    """``and`` / ``or`` of compiled parts; ``flat`` when every part is an atom."""
+
+    __slots__ = ("conj", "flat", "parts")
+
+    def __init__(self, conj: bool, parts: tuple):
+        self.conj, self.parts = conj, parts
+        self.flat = all(p.__class__ is _Atom for p in parts)
+
+
+def _compile(node: Node, words: _Words) -> _Atom | _Join:
+    if isinstance(node, Compare):
+        return _Atom(node, words)
+    return _Join(isinstance(node, All), tuple(_compile(p, words) for p in node.parts))
+
+
+# The settle functions are promoflow.rules.conditions.settle over a compiled condition,
+# test for test (the same ``in`` and ``is`` checks), but they also hand back each deciding
+# comparison's own result — ``(atom, True | False | None)`` — so a reason need not compare
+# again; None is a missing fact.
+
+
+def _settle(node: _Atom | _Join, facts: Mapping[str, object]) -> tuple[bool | None, list]:
+    if node.__class__ is _Atom:
+        value = facts.get(node.fact)
+        held = None if value is None else node.test(value, node.value)
+        return held, [(node, held)]
+    if node.flat:
+        return _settle_flat(node, facts)
+    results = [_settle(part, facts) for part in node.parts]
+    values = [r[0] for r in results]
+    if node.conj:
+        result = False if False in values else (None if None in values else True)
+        everything = result is True
+    else:
+        result = True if True in values else (None if None in values else False)
+        everything = result is False
+    out: list = []
+    for value, why in results:
+        if everything or value is result:
+            out.extend(why)
+            if not everything and result is not None:
+                break
+    return result, out
+
+
+def _settle_flat(node: _Join, facts: Mapping[str, object]) -> tuple[bool | None, list]:
+    get = facts.get
+    atoms = node.parts
+    values = [None if (v := get(a.fact)) is None else a.test(v, a.value) for a in atoms]
+    if node.conj:
+        if False in values:
+            for pair in zip(atoms, values, strict=True):
+                if pair[1] is False:
+                    return False, [pair]
+            return False, []
+        if None in values:
+            return None, [pair for pair in zip(atoms, values, strict=True) if pair[1] is None]
+        return True, list(zip(atoms, values, strict=True))
+    if True in values:
+        for pair in zip(atoms, values, strict=True):
+            if pair[1] is True:
+                return True, [pair]
+        return True, []
+    if None in values:
+        return None, [pair for pair in zip(atoms, values, strict=True) if pair[1] is None]
+    return False, list(zip(atoms, values, strict=True))
+
+
+_SOURCE_OP = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}
+
+
+def _settler(node: _Atom | _Join) -> Callable[[Mapping], tuple[bool | None, list]]:
+    """``facts → _settle(node, facts)``.
+
+    For one comparison or an ``and``/``or`` of comparisons (every bundled rule) it is a
+    function written out for that condition — no loop, no attribute look-ups — making the
+    same tests in the same order; otherwise :func:`_settle` itself. Only generated names
+    and operators of a fixed list go into the source: facts, thresholds and atoms are
+    bound as constants, never pasted in as text.
+    """
+    if node.__class__ is _Join and not node.flat:
+        return partial(_settle, node)
+    atoms = (node,) if node.__class__ is _Atom else node.parts
+    n = len(atoms)
+    space: dict = {}
+    lines = ["def settle(facts):", "    get = facts.get"]
+    for i, atom in enumerate(atoms):
+        space[f"F{i}"], space[f"T{i}"], space[f"A{i}"] = atom.fact, atom.value, atom
+        op = _SOURCE_OP.get(atom.op, "==")  # as conditions.compare: else ==
+        lines.append(f"    v = get(F{i})")
+        lines.append(f"    r{i} = None if v is None else v {op} T{i}")
+    pairs = [f"(A{i}, r{i})" for i in range(n)]
+    if node.__class__ is _Atom:
+        lines.append("    return r0, [(A0, r0)]")
+    else:
+        # and: False if any is False, else None if any is None, else True; or: mirrored
+        first, last = ("False", "True") if node.conj else ("True", "False")
+        lines.append(f"    values = [{', '.join(f'r{i}' for i in range(n))}]")
+        lines.append(f"    if {first} in values:")
+        lines.extend(f"        if r{i} is {first}: return {first}, [{pairs[i]}]" for i in range(n))
+        lines.append(f"        return {first}, []")
+        lines.append("    if None in values:")
+        lines.append(f"        return None, [p for p in ({', '.join(pairs)},) if p[1] is None]")
+        lines.append(f"    return {last}, [{', '.join(pairs)}]")
+    exec(compile("\n".join(lines), "<promoflow.rules.decide settle>", "exec"), space)
+    return space["settle"]
+
+
+def _atoms(why: list, facts: Mapping, texts: dict, shown: dict) -> tuple[str, str]:
+    """The comparisons that settle a rule, in Chinese and in English. ``texts`` are the
+    facts as stored (str), ``shown`` the values as reasons show them (filled on the way)."""
+    zh, en = [], []
+    for atom, held in why:
+        fact = atom.fact
+        text = shown.get(fact)
+        if text is None:
+            text = "—" if held is None else _show(facts.get(fact), atom.ftype, texts[fact])
+            shown[fact] = text
+        tail = atom.failed if held is not None and not held else atom.held
+        zh.append(atom.zh + text + tail)
+        en.append(atom.en + text + tail)
+    return "，".join(zh), ", ".join(en)
+
+
+@dataclass
+class _Then:
+    """What a rule that holds does to one grade (texts after the reason's arrow).
+
+    ``vacancy`` names the fact a promotion into another position reads; then ``none_*``
+    is the text when there is no opening and ``missing_*`` when the count is missing.
+    """
+
+    outcome: str
+    to_grade: str
+    probation: bool
+    review: str | None
+    zh: str
+    en: str
+    vacancy: str | None = None
+    none_zh: str = ""
+    none_en: str = ""
+    missing_zh: str = ""
+    missing_en: str = ""
+
+
+def _then(pack: Pack, cycle_kind: str, rule: PackRule, grade: str) -> _Then:
+    """The fixed part of a holding rule's decision (as it was worked out per case)."""
+    i = pack.index(grade)
+    review, probation, outcome, target = rule.review, False, "unchanged", grade
+    if rule.then == "demote":
+        if i == 0:
+            review = rule.at_bottom_review or rule.review
+            rz, re_ = REVIEW_TEXT.get(review or "", ("人力资源处理", "HR to decide"))
+            zh, en = f"已是最低职级 {grade}，转{rz}", f"already at the lowest grade {grade}; {re_}"
+        else:
+            target = pack.grades[max(i - rule.steps, 0)]
+            outcome, probation = "demoted", rule.probation
+            n_zh = "一" if rule.steps == 1 else str(rule.steps)
+            n_en = "one grade" if rule.steps == 1 else f"{rule.steps} grades"
+            zh, en = f"降{n_zh}级（{grade} → {target}）", f"down {n_en} ({grade} → {target})"
+            if rule.probation:
+                zh, en = zh + "，并试用一个月", en + ", with a one-month probation"
+    elif rule.then == "promote":
+        if i == len(pack.grades) - 1:
+            zh, en = f"已是最高职级，保持 {grade}", f"already at the top grade; stays at {grade}"
+        else:
+            target = pack.grades[min(i + rule.steps, len(pack.grades) - 1)]
+            return _promotion(pack, cycle_kind, grade, target, review)
+    elif rule.then == "set":
+        target = rule.target
+        j = pack.index(target)
+        if j > i:
+            outcome = "promoted"
+            zh, en = f"升至 {target}（原 {grade}）", f"up to {target} (from {grade})"
+        elif j < i:
+            outcome = "demoted"
+            zh, en = f"降至 {target}（原 {grade}）", f"down to {target} (from {grade})"
+        else:
+            zh, en = f"保持 {grade}", f"stays at {grade}"
+    else:
+        zh, en = f"保持 {grade}", f"stays at {grade}"
+        if review:
+            rz, re_ = REVIEW_TEXT.get(review, (review, review))
+            zh, en = f"{zh}，{rz}", f"{en}; {re_}"
+    return _Then(outcome, target, probation, review, zh, en)
+
+
+def _promotion(pack: Pack, cycle_kind: str, grade: str, target: str, review) -> _Then:
+    if pack.stages:
+        zh = f"提名晋升（{grade} → {target}），须通过笔试和面试"
+        en = f"nominated for promotion ({grade} → {target}); written test and interview follow"
+    else:
+        zh, en = f"升一级（{grade} → {target}）", f"up one grade ({grade} → {target})"
+    then = _Then("promoted", target, False, review, zh, en)
+    here, there = pack.position_of(grade), pack.position_of(target)
+    vacancy = pack.vacancy
+    if vacancy and cycle_kind in vacancy.cycles and here.id != there.id:
+        then.vacancy = vacancy.fact
+        then.missing_zh = f"缺少{there.zh}空缺数 → 待定"
+        then.missing_en = f"open headcount for {there.en} is missing → pending"
+        then.none_zh = f"{there.zh} 无空缺，不予提名，保持 {grade}"
+        then.none_en = f"no vacancy for {there.en} in the org unit; not nominated, stays at {grade}"
+    return then
+
+
+class _Plan:
+    """Everything decide() needs for one pack, cycle kind, grade and period that does not
+    depend on the employee: rules, compiled conditions, words, facts read, thresholds."""
+
+    def __init__(self, pack: Pack, cycle_kind: str, grade: str, period_id: str):
+        words = pack.memo.get(("words", period_id))
+        if words is None:
+            words = pack.memo[("words", period_id)] = _Words(pack, period_id)
+        self.pack, self.cycle_kind, self.grade = pack, cycle_kind, grade
+        self.rules = pack.rules_for(cycle_kind, grade)
+        self.by_id = {r.id: r for r in self.rules}
+        self.read = tuple({n: None for r in self.rules for n in facts_of(r.node)})
+        shown = {r.id: [str(c) for c in comparisons(r.node)] for r in self.rules}
+        self.thresholds = tuple(shown.items())
+        settles = [(r, _settler(_compile(r.node, words))) for r in self.rules]
+        self.settle = {r.id: settle for r, settle in settles}
+        self.label_zh = {f: words.label(f, "zh") for f in pack.facts}
+        self.label_en = {f: words.label(f, "en") for f in pack.facts}
+        self.stays_zh, self.stays_en = f"→ 保持 {grade}", f"→ stays at {grade}"
+        self.none = tuple(
+            (settle, f"{r.id} 不满足：", f"{r.id} not met: ") for r, settle in settles
+        )
+        self.then: dict[str, _Then] = {}
+
+    def then_of(self, rule: PackRule) -> _Then:
+        then = self.then.get(rule.id)
+        if then is None:
+            then = self.then[rule.id] = _then(self.pack, self.cycle_kind, rule, self.grade)
+        return then
 
 
 def decide(
@@ -166,69 +460,98 @@ def decide(
     verdict: Verdict,
 ) -> DecisionResult:
     """Turn a verdict into the decision: outcome, target grade, review, reasons."""
-    rules = pack.rules_for(cycle_kind, grade)
-    words = pack.memo.get(("words", period_id))
-    if words is None:
-        words = pack.memo[("words", period_id)] = _Words(pack, period_id)
-    reads, thresholds = _reads(pack, cycle_kind, grade)
-    read = dict(reads)
-    result = DecisionResult(
-        employee_id=employee_id,
-        outcome="unchanged",
-        from_grade=grade,
-        to_grade=grade,
-        rule=verdict.rule,
-        pack_id=pack.id,
-        pack_version=pack.version,
-        period_id=period_id,
-        thresholds=thresholds,
-    )
-    by_id = {r.id: r for r in rules}
-    if verdict.status == "unknown":
-        rule = by_id[verdict.rule]
-        result.outcome = "pending"
-        result.missing = list(dict.fromkeys(missing_facts(rule.node, facts)))
-        zh = "、".join(words.label(f, "zh") for f in result.missing)
-        en = ", ".join(words.label(f, "en") for f in result.missing)
-        result.reasons_zh.append(f"缺少 {zh}，无法判断 {rule.id} → 待定，交人力资源处理")
-        result.reasons_en.append(
-            f"missing {en}, so {rule.id} cannot be decided → pending, flagged for HR"
-        )
-    elif verdict.status == "none":
-        for rule in rules:
-            why = deciding(rule.node, facts)
-            result.reasons_zh.append(f"{rule.id} 不满足：{words.atoms(why, facts, 'zh')}")
-            result.reasons_en.append(f"{rule.id} not met: {words.atoms(why, facts, 'en')}")
-        result.reasons_zh.append(f"→ 保持 {grade}")
-        result.reasons_en.append(f"→ stays at {grade}")
+    key = ("decide", cycle_kind, grade, period_id)
+    plan = pack.memo.get(key)
+    if plan is None:
+        plan = pack.memo[key] = _Plan(pack, cycle_kind, grade, period_id)
+    get = facts.get
+    texts: dict[str, str | None] = {}  # the facts read, as the decision stores them
+    for name in plan.read:
+        value = get(name)
+        if value is None:
+            texts[name] = None
+        elif value.__class__ is bool:
+            texts[name] = "true" if value else "false"
+        else:
+            texts[name] = str(value)
+    outcome, to_grade, probation, review = "unchanged", grade, False, None
+    missing: list[str] = []
+    needs_vacancy = False
+    overridden: list[str] = []
+    status = verdict.status
+    if status == "unknown":
+        rule = plan.by_id[verdict.rule]
+        outcome = "pending"
+        value, why = plan.settle[rule.id](facts)
+        if value is None:
+            missing = list(dict.fromkeys([a.fact for a, held in why if held is None]))
+        zh = "、".join([plan.label_zh.get(f, f) for f in missing])
+        en = ", ".join([plan.label_en.get(f, f) for f in missing])
+        reasons_zh = [f"缺少 {zh}，无法判断 {rule.id} → 待定，交人力资源处理"]
+        reasons_en = [f"missing {en}, so {rule.id} cannot be decided → pending, flagged for HR"]
+    elif status == "none":
+        reasons_zh, reasons_en = [], []
+        shown: dict[str, str] = {}
+        for settle, head_zh, head_en in plan.none:
+            why_zh, why_en = _atoms(settle(facts)[1], facts, texts, shown)
+            reasons_zh.append(head_zh + why_zh)
+            reasons_en.append(head_en + why_en)
+        reasons_zh.append(plan.stays_zh)
+        reasons_en.append(plan.stays_en)
     else:
-        rule = by_id[verdict.rule]
-        _apply(pack, cycle_kind, rule, result, facts, words, read)
+        rule = plan.by_id[verdict.rule]
+        why_zh, why_en = _atoms(plan.settle[rule.id](facts)[1], facts, texts, {})
+        then = plan.then_of(rule)
+        review, probation = then.review, then.probation
+        tail_zh, tail_en = then.zh, then.en
+        if then.vacancy is None:
+            outcome, to_grade = then.outcome, then.to_grade
+        else:
+            open_ = get(then.vacancy)
+            if then.vacancy not in texts:
+                texts[then.vacancy] = _text(open_)
+            if open_ is None:
+                outcome, missing = "pending", [then.vacancy]
+                tail_zh, tail_en = then.missing_zh, then.missing_en
+            elif open_ <= 0:
+                tail_zh, tail_en = then.none_zh, then.none_en
+            else:
+                needs_vacancy = True
+                outcome, to_grade = then.outcome, then.to_grade
+        reasons_zh = [f"{why_zh} → {tail_zh}"]
+        reasons_en = [f"{why_en} → {tail_en}"]
         if verdict.also:
-            result.overridden.append(verdict.also)
-            result.reasons_zh.append(f"晋升规则 {verdict.also} 同时满足，降级优先")
-            result.reasons_en.append(
+            overridden.append(verdict.also)
+            reasons_zh.append(f"晋升规则 {verdict.also} 同时满足，降级优先")
+            reasons_en.append(
                 f"promotion rule {verdict.also} also matched; demotion takes precedence"
             )
-    result.facts = {name: _text(facts.get(name)) for name in read}
-    inputs = facts.get("missing_for")
-    if result.missing and isinstance(inputs, Mapping):
-        detail = [i for f in result.missing for i in inputs.get(f, ())]
-        result.missing_inputs = list(dict.fromkeys(detail))
-    return result
-
-
-def _reads(pack: Pack, cycle_kind: str, grade: str) -> tuple[dict, dict]:
-    """Facts the rules of a grade read and their comparisons as text (memoised per pack)."""
-    key = ("reads", cycle_kind, grade)
-    found = pack.memo.get(key)
-    if found is None:
-        rules = pack.rules_for(cycle_kind, grade)
-        read = {name: None for rule in rules for name in facts_of(rule.node)}
-        shown = {r.id: [str(c) for c in comparisons(r.node)] for r in rules}
-        found = pack.memo[key] = (read, shown)
-    read, shown = found
-    return read, {k: list(v) for k, v in shown.items()}
+    missing_inputs: list[str] = []
+    if missing:
+        inputs = get("missing_for")
+        if isinstance(inputs, Mapping):
+            detail = [i for f in missing for i in inputs.get(f, ())]
+            missing_inputs = list(dict.fromkeys(detail))
+    return DecisionResult(
+        employee_id,
+        outcome,
+        grade,
+        to_grade,
+        verdict.rule,
+        pack.id,
+        pack.version,
+        period_id,
+        probation,
+        review,
+        texts,
+        {k: list(v) for k, v in plan.thresholds},
+        reasons_zh,
+        reasons_en,
+        missing,
+        missing_inputs,
+        needs_vacancy,
+        overridden,
+    )
 
 
 def _text(value: object) -> str | None:
@@ -237,78 +560,3 @@ def _text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _apply(pack, cycle_kind, rule, result: DecisionResult, facts, words: _Words, read) -> None:
-    grade = result.from_grade
-    i = pack.index(grade)
-    why = deciding(rule.node, facts)
-    why_zh, why_en = words.atoms(why, facts, "zh"), words.atoms(why, facts, "en")
-    zh, en = "", ""
-    result.review = rule.review
-    if rule.then == "demote":
-        if i == 0:
-            result.review = rule.at_bottom_review or rule.review
-            rz, re_ = REVIEW_TEXT.get(result.review or "", ("人力资源处理", "HR to decide"))
-            zh, en = f"已是最低职级 {grade}，转{rz}", f"already at the lowest grade {grade}; {re_}"
-        else:
-            target = pack.grades[max(i - rule.steps, 0)]
-            result.outcome, result.to_grade, result.probation = "demoted", target, rule.probation
-            n_zh = "一" if rule.steps == 1 else str(rule.steps)
-            n_en = "one grade" if rule.steps == 1 else f"{rule.steps} grades"
-            zh, en = f"降{n_zh}级（{grade} → {target}）", f"down {n_en} ({grade} → {target})"
-            if rule.probation:
-                zh, en = zh + "，并试用一个月", en + ", with a one-month probation"
-    elif rule.then == "promote":
-        if i == len(pack.grades) - 1:
-            zh, en = f"已是最高职级，保持 {grade}", f"already at the top grade; stays at {grade}"
-        else:
-            target = pack.grades[min(i + rule.steps, len(pack.grades) - 1)]
-            zh, en = _promotion(pack, cycle_kind, grade, target, result, facts, words, read)
-    elif rule.then == "set":
-        target = rule.target
-        j = pack.index(target)
-        result.to_grade = target
-        if j > i:
-            result.outcome = "promoted"
-            zh, en = f"升至 {target}（原 {grade}）", f"up to {target} (from {grade})"
-        elif j < i:
-            result.outcome = "demoted"
-            zh, en = f"降至 {target}（原 {grade}）", f"down to {target} (from {grade})"
-        else:
-            zh, en = f"保持 {grade}", f"stays at {grade}"
-    else:
-        zh, en = f"保持 {grade}", f"stays at {grade}"
-        if result.review:
-            rz, re_ = REVIEW_TEXT.get(result.review, (result.review, result.review))
-            zh, en = f"{zh}，{rz}", f"{en}; {re_}"
-    result.reasons_zh.insert(0, f"{why_zh} → {zh}")
-    result.reasons_en.insert(0, f"{why_en} → {en}")
-
-
-def _promotion(pack, cycle_kind, grade, target, result, facts, words, read) -> tuple[str, str]:
-    here, there = pack.position_of(grade), pack.position_of(target)
-    vacancy = pack.vacancy
-    if vacancy and cycle_kind in vacancy.cycles and here.id != there.id:
-        read.setdefault(vacancy.fact, None)
-        open_ = facts.get(vacancy.fact)
-        if open_ is None:
-            result.outcome = "pending"
-            result.missing = [vacancy.fact]
-            return (
-                f"缺少{there.zh}空缺数 → 待定",
-                f"open headcount for {there.en} is missing → pending",
-            )
-        if open_ <= 0:
-            return (
-                f"{there.zh} 无空缺，不予提名，保持 {grade}",
-                f"no vacancy for {there.en} in the org unit; not nominated, stays at {grade}",
-            )
-        result.needs_vacancy = True
-    result.outcome, result.to_grade = "promoted", target
-    if pack.stages:
-        return (
-            f"提名晋升（{grade} → {target}），须通过笔试和面试",
-            f"nominated for promotion ({grade} → {target}); written test and interview follow",
-        )
-    return f"升一级（{grade} → {target}）", f"up one grade ({grade} → {target})"
