@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from promoflow.engine.cases import CaseRef, Moves, executemany, load_refs
+from promoflow.engine.audit import Event
+from promoflow.engine.cases import CaseRef, Moves, load_refs
 from promoflow.engine.cycles import done_steps, pack_of, parse_cycle_id, probation_month
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
+from promoflow.engine.imports.bulk import insert_columns
 from promoflow.engine.models import Cycle, Decision, Employee, StageResult
 from promoflow.engine.notices import Outgoing, queue
 from promoflow.errors import NotFoundError
@@ -37,6 +39,33 @@ class _CycleInfo:
     stages: tuple[str, ...]
     refs: dict[str, CaseRef]
     done: set[str]
+    #: what the rows of a file repeat, worked out once per cycle
+    known: tuple[str, ...] = ()
+    pass_marks: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, Any] = field(default_factory=dict)
+    specs: dict[str, Any] = field(default_factory=dict)
+    allowed: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    #: (stage, value) → its Verdict, or the reason it is unreadable
+    verdicts: dict[tuple[str, str], guards.Verdict | str] = field(default_factory=dict)
+
+    def spec(self, kind: str):
+        """The machine of a case kind in this cycle."""
+        found = self.specs.get(kind)
+        if found is None:
+            found = self.specs[kind] = spec_for(kind, self.stages)
+        return found
+
+    def verdict(self, stage: str, value: str) -> guards.Verdict | str:
+        """The judged result (a Verdict is immutable, so rows with one value share it)."""
+        key = (stage, value)
+        found = self.verdicts.get(key)
+        if found is None:
+            try:
+                found = guards.judge(stage, value, self.pass_marks, self.weights)
+            except ValueError as exc:
+                found = str(exc)
+            self.verdicts[key] = found
+        return found
 
 
 @dataclass
@@ -70,7 +99,17 @@ def _load_cycle(ctx: ImportContext, cid: str) -> _CycleInfo | None:
         return None
     pack = pack_of(ctx.session, cycle)
     refs = {r.employee_id: r for r in load_refs(ctx.session, cid)}
-    return _CycleInfo(cycle, pack, tuple(pack.stages), refs, done_steps(ctx.session, cid))
+    stages = tuple(pack.stages)
+    return _CycleInfo(
+        cycle,
+        pack,
+        stages,
+        refs,
+        done_steps(ctx.session, cid),
+        known=(*stages, PROBATION_STAGE),
+        pass_marks=dict(pack.pass_marks),
+        weights=guards.competency_weights(getattr(pack, "competency_models", None)),
+    )
 
 
 def validate(ctx: ImportContext) -> Plan:
@@ -79,120 +118,133 @@ def validate(ctx: ImportContext) -> Plan:
     if not require_columns(ctx, COLUMNS):
         return plan
     check_extra_cells(ctx)
-    errors = ctx.errors
+    errors, table = ctx.errors, ctx.table
     cycles: dict[str, _CycleInfo | None] = {}
+    cycle_ids: dict[str, str | NotFoundError] = {}  # cycle cell → its id, or why it is bad
     seen: dict[tuple[str, str, str], int] = {}
-    for row in ctx.table:
-        missing = [c for c in COLUMNS if not row.get(c)]
-        for column in missing:
-            errors.add(row.line, column, f"missing required field {column}")
-        if missing:
+    at = [table.index(c) for c in COLUMNS]
+    for line, record in zip(table.lines, table.records, strict=True):
+        employee_id, raw_cycle, stage, value = (record[i] for i in at)  # type: ignore[index]
+        if not (employee_id and raw_cycle and stage and value):
+            for column, cell in zip(COLUMNS, (employee_id, raw_cycle, stage, value), strict=True):
+                if not cell:
+                    errors.add(line, column, f"missing required field {column}")
             continue
-        employee_id, raw_cycle, stage, value = (row.get(c) for c in COLUMNS)
-        try:
-            cid = "-".join(parse_cycle_id(raw_cycle))
-        except NotFoundError as exc:
-            errors.add(row.line, "cycle", str(exc))
+        cid = cycle_ids.get(raw_cycle)
+        if cid is None:
+            try:
+                cid = "-".join(parse_cycle_id(raw_cycle))
+            except NotFoundError as exc:
+                cid = exc
+            cycle_ids[raw_cycle] = cid
+        if isinstance(cid, NotFoundError):
+            errors.add(line, "cycle", str(cid))
             continue
         if cid not in cycles:
             cycles[cid] = _load_cycle(ctx, cid)
         info = cycles[cid]
         if info is None:
-            errors.add(row.line, "cycle", f"cycle {cid} has not been opened")
+            errors.add(line, "cycle", f"cycle {cid} has not been opened")
             continue
-        known = (*info.stages, PROBATION_STAGE)
+        known = info.known
         if stage not in known:
             errors.add(
-                row.line, "stage", f"unknown stage {stage!r} for {cid} (known: {', '.join(known)})"
+                line, "stage", f"unknown stage {stage!r} for {cid} (known: {', '.join(known)})"
             )
             continue
         key = (cid, employee_id, stage)
         if key in seen:
             errors.add(
-                row.line,
+                line,
                 "employee_id",
                 f"duplicate {stage} result for {employee_id} (first at line {seen[key]})",
             )
             continue
-        seen[key] = row.line
+        seen[key] = line
         ref = info.refs.get(employee_id)
         if ref is None:
-            errors.add(
-                row.line, "employee_id", f"{employee_id} was not evaluated in {cid}: no case"
-            )
+            errors.add(line, "employee_id", f"{employee_id} was not evaluated in {cid}: no case")
             continue
         trigger = _trigger_for(ref.kind, stage, info.stages)
         if trigger is None:
             errors.add(
-                row.line,
+                line,
                 "stage",
                 f"{employee_id} was not invited to {stage} in {cid} (the case is a {ref.kind})",
             )
             continue
-        spec = spec_for(ref.kind, info.stages)
-        if trigger not in spec.allowed(ref.state):
+        allowed = info.allowed.get((ref.kind, ref.state))
+        if allowed is None:
+            allowed = info.allowed[(ref.kind, ref.state)] = info.spec(ref.kind).allowed(ref.state)
+        if trigger not in allowed:
+            spec = info.spec(ref.kind)
             takes = sorted({t.source for t in spec.transitions if t.trigger == trigger})
             errors.add(
-                row.line,
+                line,
                 "stage",
                 f"{employee_id}'s case is {ref.state!r}; a {stage} result is taken only in "
                 f"{', '.join(takes)}",
             )
             continue
-        try:
-            verdict = guards.judge(
-                stage,
-                value,
-                dict(info.pack.pass_marks),
-                guards.competency_weights(getattr(info.pack, "competency_models", None)),
-            )
-        except ValueError as exc:
-            errors.add(row.line, "value", str(exc))
+        verdict = info.verdict(stage, value)
+        if isinstance(verdict, str):
+            errors.add(line, "value", verdict)
             continue
-        plan.items.append(Item(row.line, info, ref, stage, trigger, verdict))
+        plan.items.append(Item(line, info, ref, stage, trigger, verdict))
     return plan
 
 
 def apply(ctx: ImportContext, plan: Plan) -> Applied:
     """Record the results and move the cases (with any notice the move calls for)."""
     session, now = ctx.session, ctx.now
-    results, events = [], []
+    events: list[Event] = []
     by_cycle: dict[str, list[Item]] = {}
+    extra = {"import_id": ctx.import_id, "file": ctx.table.name}  # shared: read, never changed
+    explained: dict[guards.Verdict, str] = {}
     for item in plan.items:
-        by_cycle.setdefault(item.info.cycle.cycle_id, []).append(item)
-        results.append(
-            {
-                "cycle_id": item.info.cycle.cycle_id,
-                "employee_id": item.ref.employee_id,
-                "stage": item.stage,
-                "value": item.verdict.value,
-                "score": item.verdict.score,
-                "passed": item.verdict.passed,
-                "recorded_at": now,
-            }
-        )
+        verdict, cycle_id = item.verdict, item.info.cycle.cycle_id
+        by_cycle.setdefault(cycle_id, []).append(item)
+        reason = explained.get(verdict)
+        if reason is None:
+            reason = explained[verdict] = verdict.explain()
         events.append(
-            ctx.event(
-                "stage_result",
+            Event(
+                kind="stage_result",
+                actor=ctx.actor,
+                at=now,
                 subject=item.stage,
                 employee_id=item.ref.employee_id,
-                cycle_id=item.info.cycle.cycle_id,
+                cycle_id=cycle_id,
                 case_id=item.ref.id,
                 after={
                     "stage": item.stage,
-                    "value": item.verdict.value,
-                    "score": item.verdict.score,
-                    "passed": item.verdict.passed,
+                    "value": verdict.value,
+                    "score": verdict.score,
+                    "passed": verdict.passed,
                 },
-                reason=item.verdict.explain(),
+                reason=reason,
+                extra=extra,
             )
         )
-    if results:
-        executemany(session, insert(StageResult.__table__), results)
+    items = plan.items
+    if items:
+        insert_columns(
+            session,
+            StageResult.__table__,
+            {
+                "cycle_id": [i.info.cycle.cycle_id for i in items],
+                "employee_id": [i.ref.employee_id for i in items],
+                "stage": [i.stage for i in items],
+                "value": [i.verdict.value for i in items],
+                "score": [i.verdict.score for i in items],
+                "passed": [i.verdict.passed for i in items],
+            },
+            {"recorded_at": now},
+        )
     moved = 0
-    for items in by_cycle.values():
-        moved += _move(ctx, items)
-    return Applied(changed=len(results), events=events, details={"cases moved": moved})
+    for cycle_items in by_cycle.values():
+        moved += _move(ctx, cycle_items)
+    return Applied(changed=len(items), events=events, details={"cases moved": moved})
 
 
 def _move(ctx: ImportContext, items: list[Item]) -> int:
@@ -204,8 +256,10 @@ def _move(ctx: ImportContext, items: list[Item]) -> int:
     moves = Moves(cycle.cycle_id)
     late_passed: list[CaseRef] = []
     failed_probation: list[tuple[CaseRef, guards.Verdict]] = []
+    last = f"{stage_short(info.stages[-1])}_passed" if info.stages else None
+    announced = "announce" in info.done
     for item in items:
-        spec = spec_for(item.ref.kind, info.stages)
+        spec = info.spec(item.ref.kind)
         after = moves.fire(
             spec,
             item.ref,
@@ -222,8 +276,7 @@ def _move(ctx: ImportContext, items: list[Item]) -> int:
             late_passed.append(item.ref)
         if after == "dismissal_review":
             failed_probation.append((item.ref, item.verdict))
-        last = f"{stage_short(info.stages[-1])}_passed" if info.stages else None
-        if after == last and "announce" in info.done:
+        if after == last and announced:
             # vacancies were handed out and changes announced: a person decides now
             moves.flag(item.ref, "passed after the announcement: HR to approve by override")
     notices: list[Outgoing] = []
