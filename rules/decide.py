@@ -8,6 +8,13 @@ that holds, makes the decision ``pending``; when none holds the grade is unchang
 :func:`plain_verdict` walks the rules in plain Python. The durable_rules adapter
 (``promoflow.engine.rules_engine``) reaches the same :class:`Verdict` through the engine;
 :func:`decide` turns either into a :class:`DecisionResult`. Pure: no database, no clock.
+
+A cycle calls :func:`decide` once per employee, so everything that does not depend on the
+employee's values — rules, fact labels, thresholds as text, the words after the arrow, a
+function that settles each condition — is worked out once per pack, cycle kind, grade and
+period (``_Plan``, kept in ``pack.memo``); a call then reads the facts, writes each value
+once and joins prepared pieces. ``tests/unit/test_decide_golden.py`` holds it to the exact
+decisions of the plain per-call implementation.
 """
 
 from __future__ import annotations
@@ -427,7 +434,7 @@ class _Plan:
         words = pack.memo.get(("words", period_id))
         if words is None:
             words = pack.memo[("words", period_id)] = _Words(pack, period_id)
-        self.pack, self.cycle_kind, self.grade = pack, cycle_kind, grade
+        self.cycle_kind, self.grade = cycle_kind, grade  # not the pack: it holds the plan
         self.rules = pack.rules_for(cycle_kind, grade)
         self.by_id = {r.id: r for r in self.rules}
         self.read = tuple({n: None for r in self.rules for n in facts_of(r.node)})
@@ -443,10 +450,10 @@ class _Plan:
         )
         self.then: dict[str, _Then] = {}
 
-    def then_of(self, rule: PackRule) -> _Then:
+    def then_of(self, pack: Pack, rule: PackRule) -> _Then:
         then = self.then.get(rule.id)
         if then is None:
-            then = self.then[rule.id] = _then(self.pack, self.cycle_kind, rule, self.grade)
+            then = self.then[rule.id] = _then(pack, self.cycle_kind, rule, self.grade)
         return then
 
 
@@ -501,7 +508,7 @@ def decide(
     else:
         rule = plan.by_id[verdict.rule]
         why_zh, why_en = _atoms(plan.settle[rule.id](facts)[1], facts, texts, {})
-        then = plan.then_of(rule)
+        then = plan.then_of(pack, rule)
         review, probation = then.review, then.probation
         tail_zh, tail_en = then.zh, then.en
         if then.vacancy is None:
