@@ -21,6 +21,8 @@ from promoflow.engine.cycles import EFFECTIVE, effective_date, milestone_time, p
 from promoflow.engine.milestones import (
     NOTICE_DECISION_COLUMNS,
     decision_rows,
+    json_as_text,
+    json_loader,
     notice_params,
     pack_stages,
     refs_with_people,
@@ -69,8 +71,12 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
     period = parse_period(cycle.period_id)
     effective_on = effective_date(period)
     lang = _lang()
-    # only the reasons in the notices' language: decoding both was a tenth of the milestone
-    reasons_column = (Decision.reasons_zh if lang == "zh" else Decision.reasons_en).label("reasons")
+    # only the reasons in the notices' language, decoded for the announced cases only:
+    # decoding both languages for every decision was a tenth of the milestone
+    reasons_column = json_as_text(
+        Decision.reasons_zh if lang == "zh" else Decision.reasons_en, "reasons"
+    )
+    loads = json_loader(session)
     refs, decisions, people = refs_with_people(
         session, cycle.cycle_id, None, (*_DECISION_COLUMNS, reasons_column), _PERSON_COLUMNS
     )
@@ -127,7 +133,9 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
                 )
             continue
         moves.fire(spec, ref, "announce")
-        params = notice_params(cycle, emp, d, effective_on=when, reasons=list(d.reasons or []))
+        params = notice_params(
+            cycle, emp, d, effective_on=when, reasons=list(loads(d.reasons) or [])
+        )
         changes = ref.kind in ("promotion", "demotion", "probation") and d.to_grade != d.from_grade
         if changes:
             history.append(
@@ -173,7 +181,7 @@ _DECISION_COLUMNS = (
 )
 
 #: what announcing reads of an employee: the name for notices, the unit for vacancies
-_PERSON_COLUMNS = (Employee.employee_id, Employee.name, Employee.org_unit)
+_PERSON_COLUMNS = (Employee.name, Employee.org_unit)
 
 
 def _lang() -> str:

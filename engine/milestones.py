@@ -8,14 +8,14 @@ makes a milestone all or nothing.
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Event, append_encoded, encode_event
@@ -124,6 +124,8 @@ _PERSON_COLUMNS = (
 
 #: what a notice needs of an employee
 NAME_COLUMNS = (Employee.employee_id, Employee.name)
+#: what a notice needs of an employee joined to the case (:func:`refs_with_people`)
+JOINED_NAME_COLUMNS = (Employee.name,)
 
 
 def people_by_id(
@@ -153,19 +155,16 @@ def refs_with_people(
     cases in ``states``, read in one joined query.
 
     The decisions (``id`` first in ``decision_columns``) are those of the cycle the cases
-    point at; the people (``employee_id`` first in ``person_columns``) those of the cases.
-    Three separate reads scanned all the cycle's decisions and looked employees up in
-    chunks: at 100k that was the biggest read of a milestone.
+    point at; the people those of the cases, with ``person_columns`` (``name``, …; not the
+    id). Each joined row serves as both, so the names of the two sets of columns must not
+    clash. Three separate reads scanned all the cycle's decisions and looked employees up
+    in chunks: at 100k that was the biggest read of a milestone.
     """
     query = (
         select(
-            Case.id,
-            Case.employee_id,
-            Case.kind,
-            Case.state,
-            Case.flagged,
-            Case.decision_id,
+            *(c.label(f"case_{c.key}") for c in _CASE_COLUMNS),
             *decision_columns,
+            Employee.employee_id.label("person_id"),
             *person_columns,
         )
         .select_from(Case)
@@ -176,25 +175,32 @@ def refs_with_people(
     )
     if states is not None:
         query = query.where(Case.state.in_(states))
-    d_row = _row_type("DecisionRow", tuple(c.key for c in decision_columns))
-    p_row = _row_type("PersonRow", tuple(c.key for c in person_columns))
     nd = len(decision_columns)
+    person_at = len(_CASE_COLUMNS) + nd
     refs, decisions, people = [], {}, {}
     for row in session.execute(query):
         refs.append(CaseRef(*row[:6]))
-        d = row[6 : 6 + nd]
-        if d[0] is not None:
-            decisions[d[0]] = d_row._make(d)
-        p = row[6 + nd :]
-        if p[0] is not None:
-            people[p[0]] = p_row._make(p)
+        if row[6] is not None:
+            decisions[row[6]] = row
+        if row[person_at] is not None:
+            people[row[person_at]] = row
     return refs, decisions, people
 
 
-@cache
-def _row_type(name: str, fields: tuple[str, ...]):
-    """A named tuple of columns (by key or label): ``.from_grade``, ``.name``, …"""
-    return namedtuple(name, fields)
+#: the columns of a :class:`CaseRef`, in its order
+_CASE_COLUMNS = (Case.id, Case.employee_id, Case.kind, Case.state, Case.flagged, Case.decision_id)
+
+
+def json_as_text(column, label: str):
+    """``column`` (JSON) read as its stored text, for :func:`json_loader` to decode on use:
+    a milestone that needs the value for some rows skips decoding the others."""
+    return cast(column, Text).label(label)
+
+
+def json_loader(session: Session):
+    """Decodes what :func:`json_as_text` read, as SQLAlchemy's JSON type would."""
+    loads = getattr(session.get_bind().dialect, "_json_deserializer", None) or json.loads
+    return lambda text: None if text is None else loads(text)
 
 
 def notice_params(cycle: Cycle, emp: Employee | None, d: Decision, **extra: Any) -> dict[str, Any]:
@@ -375,7 +381,7 @@ def notify(session: Session, cycle: Cycle, pack, now: datetime, actor: str, *, s
         return {}
     prev = stage_short(stages[stages.index(stage) - 1])
     refs, decisions, people = refs_with_people(
-        session, cycle.cycle_id, (f"{prev}_passed",), NOTICE_DECISION_COLUMNS, NAME_COLUMNS
+        session, cycle.cycle_id, (f"{prev}_passed",), NOTICE_DECISION_COLUMNS, JOINED_NAME_COLUMNS
     )
     refs = [r for r in refs if r.kind == "promotion"]
     moves, notices = _notify(cycle, pack, refs, stage, decisions, people)
@@ -457,7 +463,7 @@ def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor:
     month_scores = _probation_scores(
         session, pack, month, [people[r.employee_id] for r in refs if r.employee_id in people]
     )
-    decisions = decision_rows(session, cycle.cycle_id)
+    decisions = decision_rows(session, cycle.cycle_id, NOTICE_DECISION_COLUMNS)
     moves, notices, results = Moves(cycle.cycle_id), [], []
     for ref in refs:
         if ref.employee_id in recorded:

@@ -179,6 +179,7 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
     lang = default_lang()
     keys = [idempotency_key(n.cycle_id, n.employee_id, n.kind) for n in notices]
     existing = _queued(session, keys)
+    domain = recipient_for("")[1:]  # read once, not per notice
     rows, events = [], []
     for key, n in zip(keys, notices, strict=True):
         if key in existing:
@@ -189,7 +190,7 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
             for k, v in n.params.items()
         }
         subject, body = render(n.kind, lang, params)
-        recipient = recipient_for(n.employee_id, n.email)
+        recipient = n.email or f"{n.employee_id}@{domain}"  # as recipient_for
         rows.append(
             {
                 "idempotency_key": key,
