@@ -104,22 +104,25 @@ class Moves:
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
         for rows in by_shape.values():
             update_by_key(session, Case.__table__, "id", rows)
-        events = [
-            Event(
-                kind="case_transition",
-                actor=actor,
-                at=now,
-                subject=m.trigger,
-                employee_id=m.employee_id,
-                cycle_id=self.cycle_id,
-                case_id=m.case_id,
-                before={"state": m.before} if m.before is not None else None,
-                after={"state": m.after, "trigger": m.trigger}
-                | ({"flagged": m.flagged} if m.flagged is not KEEP else {}),
-                reason=m.reason,
+        events = []
+        for m in self.moves:
+            after = {"state": m.after, "trigger": m.trigger}
+            if m.flagged is not KEEP:
+                after["flagged"] = m.flagged
+            events.append(
+                Event(
+                    kind="case_transition",
+                    actor=actor,
+                    at=now,
+                    subject=m.trigger,
+                    employee_id=m.employee_id,
+                    cycle_id=self.cycle_id,
+                    case_id=m.case_id,
+                    before={"state": m.before} if m.before is not None else None,
+                    after=after,
+                    reason=m.reason,
+                )
             )
-            for m in self.moves
-        ]
         record_many(session, events)
         return len(events)
 
