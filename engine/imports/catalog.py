@@ -49,9 +49,22 @@ class Catalog:
         from promoflow.engine.packs import active_pack
         from promoflow.rules.packs import bundled_packs
 
-        stored = session.scalars(select(PackVersion.pack_id).where(PackVersion.active).distinct())
-        tracks = sorted(set(bundled_packs()) | set(stored))
-        return cls(packs={track: active_pack(session, track) for track in tracks})
+        bundled = bundled_packs()
+        active: dict[str, set[str]] = {}
+        for track, version in session.execute(
+            select(PackVersion.pack_id, PackVersion.version).where(PackVersion.active)
+        ):
+            active.setdefault(track, set()).add(version)
+        packs = {}
+        for track in sorted(set(bundled) | set(active)):
+            if track in bundled and active.get(track, {bundled[track].version}) == {
+                bundled[track].version
+            }:
+                # the active version is the bundled text (same hash): no need to parse it
+                packs[track] = bundled[track]
+            else:
+                packs[track] = active_pack(session, track)
+        return cls(packs=packs)
 
     @property
     def tracks(self) -> tuple[str, ...]:
