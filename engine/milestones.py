@@ -12,7 +12,7 @@ import json
 from collections import namedtuple
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, cast, insert, select
@@ -33,7 +33,14 @@ from promoflow.engine.models import (
     Employee,
     StageResult,
 )
-from promoflow.engine.notices import Outgoing, queue
+from promoflow.engine.notices import (
+    Outgoing,
+    default_lang,
+    prepare,
+    queue,
+    queue_prepared,
+    with_case,
+)
 from promoflow.errors import TransitionError
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -236,13 +243,27 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
 
     Each case is planned beside its decision (:class:`_CasePlan`, in the worker processes
     on large cycles): inserted directly in its final state, with one ``case_transition``
-    event per step taken, encoded there and chained here once the case ids are known.
+    event per step taken and its written-test notice rendered, all encoded there and
+    written here once the case ids are known.
     """
     from promoflow.engine.evaluation import decide_and_plan
 
     stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
-    planner = _CasePlan(cycle.cycle_id, stages, effective_date(period), now, actor)
+    notice = None
+    if stages:
+        names = dict(
+            session.execute(
+                select(Employee.employee_id, Employee.name).where(Employee.track == cycle.track)
+            ).all()
+        )
+        notice = _TestNotice(
+            names,
+            _fmt(milestone_time(pack, period, "test_due"), pack),
+            guards.pass_mark(stages[0], dict(pack.pass_marks)),
+            default_lang(),
+        )
+    planner = _CasePlan(cycle.cycle_id, stages, effective_date(period), now, actor, notice)
     planned = decide_and_plan(session, cycle, now, actor, planner)
     have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
     planned = sorted(
@@ -271,11 +292,6 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
         ).all()
     )
     events, notices = [], []
-    people = people_by_id(
-        session, [d.employee_id for d, plan in planned if plan.notify] if stages else []
-    )
-    deadline_text = _fmt(milestone_time(pack, period, "test_due"), pack) if stages else ""
-    mark = guards.pass_mark(stages[0], dict(pack.pass_marks)) if stages else None
     counts: dict[str, int] = {}
     for d, plan in planned:
         case_id = ids[d.employee_id]
@@ -283,31 +299,39 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             events.append((*e[:6], case_id, *e[7:]))  # the case id, known only now
         for trigger in plan.triggers:
             counts[trigger] = counts.get(trigger, 0) + 1
-        if plan.notify:
-            emp = people.get(d.employee_id)
-            notices.append(
-                Outgoing(
-                    cycle.cycle_id,
-                    d.employee_id,
-                    case_id,
-                    "test",
-                    notice_params(cycle, emp, d, deadline=deadline_text, pass_mark=mark),
-                )
-            )
+        if plan.notice is not None:
+            notices.append(with_case(plan.notice, case_id))
     append_encoded(session, events)
-    queued = queue(session, notices, now, actor)
+    queued = queue_prepared(session, notices)
     counts.update(cases=len(rows), decisions=len(planned) + len(have), notices=queued)
     return counts
+
+
+class _TestNotice(NamedTuple):
+    """What the written-test notice of a nominee needs besides the decision."""
+
+    names: dict[str, str]
+    deadline: str
+    pass_mark: Any
+    lang: str
 
 
 class _CasePlan:
     """How a decision's case opens (pure, picklable result): kind, state reached, steps."""
 
-    __slots__ = ("actor", "cycle_id", "effective_on", "now", "stages")
+    __slots__ = ("actor", "cycle_id", "effective_on", "notice", "now", "stages")
 
-    def __init__(self, cycle_id: str, stages: tuple[str, ...], effective_on, now, actor):
+    def __init__(
+        self,
+        cycle_id: str,
+        stages: tuple[str, ...],
+        effective_on,
+        now,
+        actor,
+        notice: _TestNotice | None,
+    ):
         self.cycle_id, self.stages, self.effective_on = cycle_id, stages, effective_on
-        self.now, self.actor = now, actor
+        self.now, self.actor, self.notice = now, actor, notice
 
     def __call__(self, d) -> OpenedCase:
         kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
@@ -340,14 +364,30 @@ class _CasePlan:
             state,
             _initial_flag(kind, d),
             self.effective_on if d.outcome in ("promoted", "demoted") else None,
-            notify,
             tuple(t for t, _b, _a in path),
             events,
+            self._test_notice(d) if notify and self.notice else None,
         )
 
+    def _test_notice(self, d):
+        """The written-test notice, rendered (its case id is filled in when written)."""
+        n = self.notice
+        name = n.names.get(d.employee_id)
+        params = notice_params(
+            _CycleRef(self.cycle_id),
+            _NameRef(name) if name is not None else None,
+            d,
+            deadline=n.deadline,
+            pass_mark=n.pass_mark,
+        )
+        outgoing = Outgoing(self.cycle_id, d.employee_id, None, "test", params)
+        return prepare(outgoing, n.lang, self.now, self.actor)
 
+
+_CycleRef = namedtuple("_CycleRef", "cycle_id")
+_NameRef = namedtuple("_NameRef", "name")
 OpenedCase = namedtuple(
-    "OpenedCase", "kind state flagged effective_on notify triggers events", module=__name__
+    "OpenedCase", "kind state flagged effective_on triggers events notice", module=__name__
 )
 
 

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import Event, record_many
+from promoflow.engine.audit import Encoded, Event, append_encoded, encode_event
 from promoflow.engine.cases import driver_cursor, executemany
 from promoflow.engine.models import Notice
 
@@ -51,7 +51,7 @@ def recipient_for(employee_id: str, email: str | None = None) -> str:
     """The employee's address, else ``ID@PROMOFLOW_MAIL_DOMAIN`` (employees.csv has no email)."""
     if email:
         return email
-    return f"{employee_id}@{os.environ.get('PROMOFLOW_MAIL_DOMAIN', 'localhost')}"
+    return f"{employee_id}@{_domain()}"
 
 
 def render(kind: str, lang: str, params: dict[str, Any]) -> tuple[str, str]:
@@ -172,6 +172,57 @@ def _queued(session: Session, keys: list[str]) -> set[str]:
     return existing
 
 
+def prepare(n: Outgoing, lang: str, now: datetime, actor: str) -> tuple[str, dict, Encoded]:
+    """One notice rendered, as (idempotency key, outbox row, audit event encoded).
+
+    Pure (no session), so large milestones render in worker processes; :func:`queue_prepared`
+    writes the result. A case id unknown yet (None) can be filled in later with
+    :func:`with_case`.
+    """
+    key = idempotency_key(n.cycle_id, n.employee_id, n.kind)
+    params = {
+        k: str(v) if v is not None and not isinstance(v, list) else v for k, v in n.params.items()
+    }
+    subject, body = render(n.kind, lang, params)
+    recipient = n.email or f"{n.employee_id}@{_domain()}"  # as recipient_for
+    row = {
+        "idempotency_key": key,
+        "cycle_id": n.cycle_id,
+        "employee_id": n.employee_id,
+        "case_id": n.case_id,
+        "kind": n.kind,
+        "lang": lang,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "params": params,
+        "state": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
+    event = Event(
+        kind="notice",
+        actor=actor,
+        at=now,
+        subject=key,
+        employee_id=n.employee_id,
+        cycle_id=n.cycle_id,
+        case_id=n.case_id,
+        after={"notice": n.kind, "state": "pending", "recipient": recipient},
+    )
+    return key, row, encode_event(event)
+
+
+def with_case(prepared: tuple[str, dict, Encoded], case_id: int) -> tuple[str, dict, Encoded]:
+    """A prepared notice whose case id became known after it was rendered."""
+    key, row, event = prepared
+    return key, {**row, "case_id": case_id}, (*event[:6], case_id, *event[7:])
+
+
+def _domain() -> str:
+    return os.environ.get("PROMOFLOW_MAIL_DOMAIN", "localhost")
+
+
 def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) -> int:
     """Render and insert the notices not queued before; returns how many were new."""
     if not notices:
@@ -179,48 +230,29 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
     lang = default_lang()
     keys = [idempotency_key(n.cycle_id, n.employee_id, n.kind) for n in notices]
     existing = _queued(session, keys)
-    domain = recipient_for("")[1:]  # read once, not per notice
-    rows, events = [], []
+    prepared = []
     for key, n in zip(keys, notices, strict=True):
-        if key in existing:
-            continue
-        existing.add(key)
-        params = {
-            k: str(v) if v is not None and not isinstance(v, list) else v
-            for k, v in n.params.items()
-        }
-        subject, body = render(n.kind, lang, params)
-        recipient = n.email or f"{n.employee_id}@{domain}"  # as recipient_for
-        rows.append(
-            {
-                "idempotency_key": key,
-                "cycle_id": n.cycle_id,
-                "employee_id": n.employee_id,
-                "case_id": n.case_id,
-                "kind": n.kind,
-                "lang": lang,
-                "recipient": recipient,
-                "subject": subject,
-                "body": body,
-                "params": params,
-                "state": "pending",
-                "attempts": 0,
-                "created_at": now,
-            }
-        )
-        events.append(
-            Event(
-                kind="notice",
-                actor=actor,
-                at=now,
-                subject=key,
-                employee_id=n.employee_id,
-                cycle_id=n.cycle_id,
-                case_id=n.case_id,
-                after={"notice": n.kind, "state": "pending", "recipient": recipient},
-            )
-        )
-    if rows:
-        executemany(session, insert(Notice.__table__), rows)
-        record_many(session, events)
-    return len(rows)
+        if key not in existing:
+            existing.add(key)
+            prepared.append(prepare(n, lang, now, actor))
+    return _insert(session, prepared)
+
+
+def queue_prepared(session: Session, prepared: list[tuple[str, dict, Encoded]]) -> int:
+    """Insert notices rendered by :func:`prepare`, except those queued before."""
+    if not prepared:
+        return 0
+    existing = _queued(session, [key for key, _row, _event in prepared])
+    fresh = []
+    for item in prepared:
+        if item[0] not in existing:
+            existing.add(item[0])
+            fresh.append(item)
+    return _insert(session, fresh)
+
+
+def _insert(session: Session, prepared: list[tuple[str, dict, Encoded]]) -> int:
+    if prepared:
+        executemany(session, insert(Notice.__table__), [row for _key, row, _event in prepared])
+        append_encoded(session, [event for _key, _row, event in prepared])
+    return len(prepared)

@@ -13,7 +13,7 @@ from promoflow.engine import parallel
 from promoflow.engine.audit_verify import verify_chain
 from promoflow.engine.evaluation import evaluate_facts
 from promoflow.engine.facts import build_facts
-from promoflow.engine.models import AuditEvent, Decision, Employee
+from promoflow.engine.models import AuditEvent, Case, Decision, Employee, Notice
 
 
 @pytest.fixture
@@ -71,3 +71,22 @@ def test_open_in_worker_processes_stores_what_one_process_decides(rt, tmp_path, 
         )
         assert events == sorted(expected)  # one event per decision, in employee order
         assert verify_chain(session).ok
+
+        # every nominee's case and written-test notice, rendered in a worker, point at
+        # each other; the notice and its audit event carry the case id filled in here
+        cases = {c.id: c for c in session.scalars(select(Case).where(Case.cycle_id == CYCLE))}
+        notified = {c.id for c in cases.values() if c.state == "test_notified"}
+        notices = list(session.scalars(select(Notice).where(Notice.cycle_id == CYCLE)))
+        assert notified and {n.case_id for n in notices} == notified
+        names = dict(session.execute(select(Employee.employee_id, Employee.name)).all())
+        for n in notices:
+            assert cases[n.case_id].employee_id == n.employee_id
+            assert names[n.employee_id] in n.body and n.kind == "test"
+        notice_cases = set(
+            session.scalars(
+                select(AuditEvent.case_id).where(
+                    AuditEvent.kind == "notice", AuditEvent.cycle_id == CYCLE
+                )
+            )
+        )
+        assert notice_cases == notified
