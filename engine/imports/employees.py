@@ -62,11 +62,6 @@ class EmployeeRow:
         #: set when the grade was empty: the position whose lowest grade to use
         self.entry_position = entry_position
 
-    def get(self, field: str) -> object:
-        """A field's value (None when the file leaves it unset)."""
-        value = self.values[_FIELD_AT[field]]
-        return None if value is KEEP else value
-
 
 _FIELD_AT = {f: i for i, f in enumerate(FIELDS)}
 NAME, TRACK, GRADE, SINCE, HIRED, ORG_UNIT, POSITION = range(len(FIELDS))

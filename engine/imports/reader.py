@@ -40,7 +40,7 @@ class Row:
 class Table:
     """A whole file: where it came from, its header and its non-blank rows.
 
-    The rows are kept as plain tuples of stripped cells in ``header`` order (``records``,
+    The rows are kept as plain sequences of stripped cells in ``header`` order (``records``,
     with their line numbers in ``lines``), which is what a 600k-row file can afford;
     iterating gives :class:`Row` objects, made one at a time. Importers that validate
     100k rows read ``records`` by :meth:`index` instead.
