@@ -204,7 +204,9 @@ def stored_decisions(session: Session, cycle_id: str) -> list[Decided]:
 
 def decide_cycle(session: Session, cycle: Cycle, now: datetime, actor: str) -> list[Decided]:
     """:func:`evaluate_cycle`, returning the light form (what opening cases reads)."""
-    return [d for d, _plan in decide_and_plan(session, cycle, now, actor)]
+    out: list[Decided] = []
+    decide_and_plan(session, cycle, now, actor, None, lambda pairs: out.extend(d for d, _ in pairs))
+    return out
 
 
 def decide_and_plan(
@@ -212,19 +214,23 @@ def decide_and_plan(
     cycle: Cycle,
     now: datetime,
     actor: str,
-    plan: Callable[[Decided], Any] | None = None,
-) -> list[tuple[Decided, Any]]:
-    """Decide the cycle (idempotent) and run ``plan`` on each decision; pairs in employee order.
+    plan: Callable[[Decided], Any] | None,
+    on_chunk: Callable[[list[tuple[Decided, Any]]], None],
+) -> None:
+    """Decide the cycle (idempotent); hand ``on_chunk`` each chunk of (decision, plan) pairs.
 
     The work per employee — facts arithmetic, durable_rules, explanations, the row and the
     audit payload encoded, and ``plan`` (pure: what opening a case needs) — runs in worker
-    processes on large cycles (:mod:`promoflow.engine.parallel`); this process reads the
-    inputs once and writes each chunk's decisions and audit events, in employee order, as
-    the chunks arrive. Decisions already stored are read back and planned here.
+    processes on large cycles (:mod:`promoflow.engine.parallel`). This process reads the
+    inputs once, then, chunk by chunk in employee order as they arrive, writes the
+    decisions and their audit events and calls ``on_chunk`` with the stored ids filled in,
+    so what follows a decision (its case) is written while later chunks are computed.
+    Decisions already stored are read back and planned here, in one chunk.
     """
     if session.scalar(select(Decision.id).where(Decision.cycle_id == cycle.cycle_id).limit(1)):
         stored = stored_decisions(session, cycle.cycle_id)
-        return [(d, plan(d) if plan else None) for d in stored]
+        on_chunk([(d, plan(d) if plan else None) for d in stored])
+        return
     from promoflow.engine.facts import prepare_facts
 
     pack = pack_by_version(session, cycle.pack_id, cycle.pack_version)
@@ -239,7 +245,7 @@ def decide_and_plan(
         )
     )
     if not employees:
-        return []
+        return
     prepared = prepare_facts(session, pack, cycle.period_id, employees)
     # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
     # every later statement would become a server-side cursor, which cannot INSERT.
@@ -250,17 +256,28 @@ def decide_and_plan(
         pack, prepared, cycle.cycle_id, cycle.period_id, now, actor,
         binder(table, _KEYS, session.get_bind().dialect), plan,
     )  # fmt: skip
-    planned: list[tuple[Decided, Any]] = []
     for rows, events, pairs in map_chunks(job, len(prepared.people)):
         insert_bound(session, table, _KEYS, rows)
         append_encoded(session, events)
-        planned.extend(pairs)
-    ids = dict(
-        session.execute(
-            select(Decision.employee_id, Decision.id).where(Decision.cycle_id == cycle.cycle_id)
-        ).all()
-    )
-    return [(Decided(ids[d[1]], *d[1:]), extra) for d, extra in planned]
+        ids = chunk_ids(session, Decision, cycle.cycle_id, [d.employee_id for d, _ in pairs])
+        on_chunk([(Decided(ids[d[1]], *d[1:]), extra) for d, extra in pairs])
+
+
+def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -> dict[str, int]:
+    """``{employee_id: id}`` of a cycle's rows for the given employees (a chunk, ≤ a few
+    thousand), read on the (cycle_id, employee_id) unique index: the ids come from the
+    database, nothing is assumed about how it numbers rows."""
+    out: dict[str, int] = {}
+    for start in range(0, len(employee_ids), 5000):  # well under SQLite's 32,766 variables
+        part = employee_ids[start : start + 5000]
+        out.update(
+            session.execute(
+                select(model.employee_id, model.id).where(
+                    model.cycle_id == cycle_id, model.employee_id.in_(part)
+                )
+            ).all()
+        )
+    return out
 
 
 class _ChunkJob:

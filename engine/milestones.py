@@ -246,7 +246,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     event per step taken and its written-test notice rendered, all encoded there and
     written here once the case ids are known.
     """
-    from promoflow.engine.evaluation import decide_and_plan
+    from promoflow.engine.evaluation import chunk_ids, decide_and_plan
 
     stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
@@ -264,46 +264,49 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             default_lang(),
         )
     planner = _CasePlan(cycle.cycle_id, stages, effective_date(period), now, actor, notice)
-    planned = decide_and_plan(session, cycle, now, actor, planner)
     have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
-    planned = sorted(
-        (p for p in planned if p[0].employee_id not in have), key=lambda p: p[0].employee_id
-    )
-    rows = [
-        {
-            "cycle_id": cycle.cycle_id,
-            "employee_id": d.employee_id,
-            "kind": plan.kind,
-            "state": plan.state,
-            "flagged": plan.flagged,
-            "updated_at": now,
-            "decision_id": d.id,
-            "effective_on": plan.effective_on,
-        }
-        for d, plan in planned
-    ]
-    if rows:
-        # Core executemany (the ORM splits rows whose NULLs differ), then one SELECT for the
-        # ids: RETURNING over insertmanyvalues is quadratic on SQLite at 100k rows
-        executemany(session, insert(Case.__table__), rows)
-    ids = dict(
-        session.execute(
-            select(Case.employee_id, Case.id).where(Case.cycle_id == cycle.cycle_id)
-        ).all()
-    )
-    events, notices = [], []
-    counts: dict[str, int] = {}
-    for d, plan in planned:
-        case_id = ids[d.employee_id]
-        for e in plan.events:
-            events.append((*e[:6], case_id, *e[7:]))  # the case id, known only now
-        for trigger in plan.triggers:
-            counts[trigger] = counts.get(trigger, 0) + 1
-        if plan.notice is not None:
-            notices.append(with_case(plan.notice, case_id))
-    append_encoded(session, events)
-    queued = queue_prepared(session, notices)
-    counts.update(cases=len(rows), decisions=len(planned) + len(have), notices=queued)
+    counts: dict[str, int] = {"cases": 0, "decisions": 0, "notices": 0}
+
+    def write_cases(planned: list) -> None:
+        """One chunk's cases, transition events and notices (while workers compute on)."""
+        counts["decisions"] += len(planned)
+        planned = [p for p in planned if p[0].employee_id not in have]
+        if not planned:
+            return
+        # Core executemany (the ORM splits rows whose NULLs differ), then the ids: RETURNING
+        # over insertmanyvalues is quadratic on SQLite at 100k rows
+        executemany(
+            session,
+            insert(Case.__table__),
+            [
+                {
+                    "cycle_id": cycle.cycle_id,
+                    "employee_id": d.employee_id,
+                    "kind": plan.kind,
+                    "state": plan.state,
+                    "flagged": plan.flagged,
+                    "updated_at": now,
+                    "decision_id": d.id,
+                    "effective_on": plan.effective_on,
+                }
+                for d, plan in planned
+            ],
+        )
+        ids = chunk_ids(session, Case, cycle.cycle_id, [d.employee_id for d, _ in planned])
+        events, notices = [], []
+        for d, plan in planned:
+            case_id = ids[d.employee_id]
+            for e in plan.events:
+                events.append((*e[:6], case_id, *e[7:]))  # the case id, known only now
+            for trigger in plan.triggers:
+                counts[trigger] = counts.get(trigger, 0) + 1
+            if plan.notice is not None:
+                notices.append(with_case(plan.notice, case_id))
+        append_encoded(session, events)
+        counts["cases"] += len(planned)
+        counts["notices"] += queue_prepared(session, notices)
+
+    decide_and_plan(session, cycle, now, actor, planner, write_cases)
     return counts
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 def binder(table: Table, keys: Sequence[str], dialect: Dialect) -> Callable[[Sequence], tuple]:
     """A function turning values in ``keys`` order into the tuple the driver receives."""
     processors = [table.c[key].type._cached_bind_processor(dialect) for key in keys]
-    pairs = [(i, p) for i, p in enumerate(processors) if p is not None]
+    pairs = [(i, _memo(p) if table.c[key].type.hashable else p) for i, (key, p) in
+             enumerate(zip(keys, processors, strict=True)) if p is not None]  # fmt: skip
     if not pairs:
         return tuple
 
@@ -30,6 +31,23 @@ def binder(table: Table, keys: Sequence[str], dialect: Dialect) -> Callable[[Seq
         for i, process in pairs:
             out[i] = process(out[i])
         return tuple(out)
+
+    return bind
+
+
+def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` remembering its answers: a chunk repeats a few values (the time, flags)
+    thousands of times, and binding a datetime is a strftime each time."""
+    memo: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            if len(memo) < 4096:
+                memo[value] = bound = process(value)
+                return bound
+            return process(value)
 
     return bind
 
