@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from promoflow.engine.audit import Event, record_many
+from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Case, Cycle
 from promoflow.errors import NotFoundError
 from promoflow.workflow.machines import fire
@@ -232,19 +233,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> b
         extra = _bound(table, list(defaults), [defaults], dialect)[0]
         values = [row + extra for row in values]
         keys = [*keys, *defaults]
-    preparer = dialect.identifier_preparer
-    name = preparer.format_table(table)
-    columns = ", ".join(preparer.quote(table.c[k].name) for k in keys)
-    sqlite = dialect.name == "sqlite"
-    with driver_cursor(session) as cursor:
-        if not sqlite and dialect.name == "postgresql" and len(values) >= _COPY_FROM:
-            with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
-        else:
-            mark = "?" if dialect.paramstyle == "qmark" else "%s"
-            marks = ", ".join([mark] * len(keys))
-            cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", values)
+    insert_tuples(session, table, keys, values)
     return True
 
 

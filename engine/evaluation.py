@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
 from promoflow.engine.audit import Event, append_encoded, encode_event
+from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
 from promoflow.engine.parallel import map_chunks
-from promoflow.engine.rows import binder, insert_bound
+from promoflow.engine.rows import binder
 from promoflow.errors import InputError
 from promoflow.rules.decide import DecisionResult, Verdict, decide, plain_verdict
 from promoflow.rules.packs import Pack
@@ -257,7 +258,7 @@ def decide_and_plan(
         binder(table, _KEYS, session.get_bind().dialect), plan,
     )  # fmt: skip
     for rows, events, pairs in map_chunks(job, len(prepared.people)):
-        insert_bound(session, table, _KEYS, rows)
+        insert_tuples(session, table, _KEYS, rows)
         append_encoded(session, events)
         ids = chunk_ids(session, Decision, cycle.cycle_id, [d.employee_id for d, _ in pairs])
         on_chunk([(Decided(ids[d[1]], *d[1:]), extra) for d, extra in pairs])

@@ -3,9 +3,8 @@
 SQLAlchemy's executemany runs every value of every row through the column types' bind
 processors inside the statement's execution, in the writing process. Here the binding is a
 separate, pure step (:func:`binder`, the same processors SQLAlchemy would apply, so stored
-values read back identically through the ORM) that worker processes can run, and the
-insert hands the bound tuples straight to the driver: ``executemany`` on SQLite, ``COPY``
-on PostgreSQL, on the session's connection inside its transaction.
+values read back identically through the ORM) that worker processes can run; the bound
+tuples then go to the driver with :func:`promoflow.engine.imports.bulk.insert_tuples`.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
 
 
 def binder(table: Table, keys: Sequence[str], dialect: Dialect) -> Callable[[Sequence], tuple]:
@@ -50,24 +48,3 @@ def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return process(value)
 
     return bind
-
-
-def insert_bound(session: Session, table: Table, keys: Sequence[str], rows: list[tuple]) -> None:
-    """INSERT rows already bound by :func:`binder` (same ``keys`` order) in one driver call."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name == "postgresql":
-        columns = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
-        name = dialect.identifier_preparer.format_table(table)
-        driver: Any = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    if compiled.positional and list(compiled.positiontup or ()) != list(keys):
-        order = [list(keys).index(k) for k in compiled.positiontup or ()]
-        rows = [tuple(row[i] for i in order) for row in rows]
-    connection.exec_driver_sql(str(compiled), rows)

@@ -53,7 +53,7 @@ def run_import(
     importer(kind)  # an unknown or unavailable kind fails before the file is read
     with _collector_paused():
         table = read_table(path)
-        return _import(session, kind, table, now, actor, progress, catalog, release=True)
+        return _apply(session, kind, table, now, actor, progress, catalog, release=True)
 
 
 def import_table(
@@ -67,24 +67,8 @@ def import_table(
     catalog: Catalog | None = None,
 ) -> ImportReport:
     """Import an already-read table (lets generators import rows without a file)."""
-    return _import(session, kind, table, now, actor, progress, catalog, release=False)
-
-
-def _import(
-    session: Session,
-    kind: str,
-    table: Table,
-    now: datetime,
-    actor: str,
-    progress: Progress | None,
-    catalog: Catalog | None,
-    *,
-    release: bool,
-) -> ImportReport:
-    """Validate, refuse or record, apply and audit; ``release`` frees the table's rows once
-    validated (a table read here for this import alone: 600k rows are worth freeing)."""
     with _collector_paused():
-        return _run(session, kind, table, now, actor, progress, catalog, release=release)
+        return _apply(session, kind, table, now, actor, progress, catalog, release=False)
 
 
 @contextmanager
@@ -105,7 +89,7 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _run(
+def _apply(
     session: Session,
     kind: str,
     table: Table,
@@ -116,6 +100,8 @@ def _run(
     *,
     release: bool,
 ) -> ImportReport:
+    """Validate, refuse or record, apply and audit; ``release`` frees the table's rows once
+    validated (a table read here for this import alone: 600k rows are worth freeing)."""
     module = importer(kind)
     ctx = ImportContext(
         session=session,
