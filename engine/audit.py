@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
+from promoflow.engine.json_text import ReprFloat, sorted_text
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
 
@@ -77,7 +78,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        return ReprFloat(value) if math.isfinite(value) else str(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} in an audit event: use aware datetimes")
@@ -93,8 +94,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-#: one encoder for every hash (json.dumps with options would build a new one per call)
-_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 #: JSON string quoting as the encoder does it (ensure_ascii=False), for scalar fields
 _QUOTE = json.encoder.encode_basestring
 _COLUMNS = (
@@ -119,7 +118,7 @@ _RAW = table("audit_events", *(column(name) for name in _COLUMNS))
 
 def json_text(value: Any) -> str | None:
     """The stored JSON text of a ``before``/``after`` value (None stays SQL NULL)."""
-    return None if value is None else _ENCODE(value)
+    return None if value is None else sorted_text(value)
 
 
 def canonical_text(

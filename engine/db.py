@@ -26,6 +26,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from promoflow.engine.json_text import column_text
 from promoflow.errors import ConfigError
 from promoflow.settings import normalise_url
 
@@ -33,8 +34,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url`` with the per-dialect settings promoflow relies on."""
+    """An engine for ``url`` with the per-dialect settings promoflow relies on.
+
+    JSON columns are written by :func:`promoflow.engine.json_text.column_text` (compact
+    UTF-8 through orjson; the standard library's ``\\uXXXX`` escapes doubled the size of
+    the Chinese explanations).
+    """
     url = normalise_url(url)
+    kwargs.setdefault("json_serializer", column_text)
     if url.startswith("sqlite"):
         seconds = busy_timeout_seconds()
         engine = create_engine(url, connect_args={"timeout": seconds}, **kwargs)
