@@ -266,8 +266,29 @@ def decide_and_plan(
 
 def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -> dict[str, int]:
     """``{employee_id: id}`` of a cycle's rows for the given employees (a chunk, ≤ a few
-    thousand), read on the (cycle_id, employee_id) unique index: the ids come from the
-    database, nothing is assumed about how it numbers rows."""
+    thousand), read from the database: nothing is assumed about how it numbers rows.
+
+    A chunk is a run of consecutive employees in the database's own ``employee_id`` order,
+    so one range scan of the (cycle_id, employee_id) unique index finds it; rows in that
+    range that are not asked for are left out. (An ``IN`` of 4,000 bound ids cost five
+    times as much, mostly in rendering the parameters.)
+    """
+    if not employee_ids:
+        return {}
+    wanted = set(employee_ids)
+    low, high = employee_ids[0], employee_ids[-1]
+    rows = session.execute(
+        select(model.employee_id, model.id).where(
+            model.cycle_id == cycle_id, model.employee_id.between(low, high)
+        )
+    )
+    out = {employee_id: id_ for employee_id, id_ in rows if employee_id in wanted}
+    if len(out) < len(wanted):  # not a run in the database's order after all: ask by id
+        out = _ids_by_list(session, model, cycle_id, employee_ids)
+    return out
+
+
+def _ids_by_list(session: Session, model, cycle_id: str, employee_ids: list[str]) -> dict:
     out: dict[str, int] = {}
     for start in range(0, len(employee_ids), 5000):  # well under SQLite's 32,766 variables
         part = employee_ids[start : start + 5000]
