@@ -18,7 +18,9 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 def database_url(cli_value: str | None = None) -> str:
     """Resolve the database URL: command line, then environment, then ./promoflow.db."""
-    url = cli_value or os.environ.get("PROMOFLOW_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_FILE}"
+    url = (
+        cli_value or os.environ.get("PROMOFLOW_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_FILE}"
+    )
     return normalise_url(url)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:09:26.505230
+Create Date: 2026-11-23 11:51:30.957047
 """
 from alembic import op
 import sqlalchemy as sa
@@ -295,7 +295,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('cycle_id', 'employee_id', name=op.f('uq_cases_cycle_id'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cases_cycle_id'), ['cycle_id'], unique=False)
         batch_op.create_index('ix_cases_cycle_state', ['cycle_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
 
@@ -390,7 +389,6 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_state'))
         batch_op.drop_index('ix_cases_cycle_state')
-        batch_op.drop_index(batch_op.f('ix_cases_cycle_id'))
 
     op.drop_table('cases')
     with op.batch_alter_table('user_roles', schema=None) as batch_op:
