@@ -55,6 +55,27 @@ def busy_timeout_seconds() -> float:
     return float(os.environ.get("PROMOFLOW_SQLITE_BUSY_TIMEOUT", "30"))
 
 
+CACHE_ENV = "PROMOFLOW_SQLITE_CACHE_MIB"
+
+
+def sqlite_cache_mib() -> int:
+    """SQLite's page cache per connection, MiB (``PROMOFLOW_SQLITE_CACHE_MIB``, default 64).
+
+    Grown only as pages are used. SQLite's own default (2 MiB) is far smaller than one
+    milestone's writes at 100k employees: changed pages spill to the WAL and are read back
+    and rewritten (appending 285k audit events: 177k page writes and 130k reads with 2 MiB,
+    130k and 83k with 256 MiB; 2.4 s → 2.2 s with 64 MiB, 2.0 s with 256 MiB).
+    """
+    raw = os.environ.get(CACHE_ENV, "64")
+    try:
+        mib = int(raw)
+    except ValueError:
+        raise ConfigError(f"{CACHE_ENV}={raw!r}: give a whole number of MiB") from None
+    if mib < 1:
+        raise ConfigError(f"{CACHE_ENV}={raw!r}: give at least 1 MiB")
+    return mib
+
+
 JOURNAL_ENV = "PROMOFLOW_SQLITE_JOURNAL"
 _JOURNAL_MODES = ("wal", "delete", "truncate", "persist")
 
@@ -80,6 +101,7 @@ def _configure_sqlite(engine: Engine, journal: str | None) -> None:
             # persistent in the file; a no-op once set
             cursor.execute(f"PRAGMA journal_mode={journal}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size={-1024 * sqlite_cache_mib()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
