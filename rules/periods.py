@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
@@ -26,12 +27,7 @@ class Period:
     @property
     def months(self) -> list[Period]:
         """The months this period covers, in order."""
-        out = []
-        year, month = self.starts.year, self.starts.month
-        while date(year, month, 1) <= self.ends:
-            out.append(month_period(year, month))
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return out
+        return list(_months(self.starts, self.ends))
 
     @property
     def quarters(self) -> list[Period]:
@@ -54,8 +50,20 @@ class Period:
         return self.id
 
 
+@lru_cache(maxsize=1024)
+def _months(starts: date, ends: date) -> tuple[Period, ...]:
+    # remembered: facts ask for the months of the same few periods for every employee
+    out = []
+    year, month = starts.year, starts.month
+    while date(year, month, 1) <= ends:
+        out.append(month_period(year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
 def month_period(year: int, month: int) -> Period:
-    """The month ``year-month``."""
+    """The month ``year-month`` (periods are immutable, so one object serves every caller)."""
     start = date(year, month, 1)
     end = (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
     return Period(start, end, "month", f"{year:04d}-{month:02d}")
