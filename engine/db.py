@@ -33,19 +33,21 @@ from promoflow.settings import normalise_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, readonly: bool = False, **kwargs) -> Engine:
     """An engine for ``url`` with the per-dialect settings promoflow relies on.
 
     JSON columns are written by :func:`promoflow.engine.json_text.column_text` (compact
     UTF-8 through orjson; the standard library's ``\\uXXXX`` escapes doubled the size of
-    the Chinese explanations).
+    the Chinese explanations). A ``readonly`` SQLite engine begins its transactions
+    without taking the write lock and refuses writes (``PRAGMA query_only``): a worker
+    reading while the writing process holds the lock.
     """
     url = normalise_url(url)
     kwargs.setdefault("json_serializer", column_text)
     if url.startswith("sqlite"):
         seconds = busy_timeout_seconds()
         engine = create_engine(url, connect_args={"timeout": seconds}, **kwargs)
-        _configure_sqlite(engine, journal_mode(url))
+        _configure_sqlite(engine, journal_mode(url), readonly)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -91,7 +93,7 @@ def journal_mode(url: str) -> str | None:
     return mode
 
 
-def _configure_sqlite(engine: Engine, journal: str | None) -> None:
+def _configure_sqlite(engine: Engine, journal: str | None, readonly: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver callback
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
@@ -102,11 +104,44 @@ def _configure_sqlite(engine: Engine, journal: str | None) -> None:
             cursor.execute(f"PRAGMA journal_mode={journal}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA cache_size={-1024 * sqlite_cache_mib()}")
+        if readonly:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - driver callback
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+#: this process's read-only engines by URL (worker processes open their own connections)
+_READERS: dict[tuple[int, str], Engine] = {}
+
+
+@contextmanager
+def reader(url: str) -> Iterator[Session]:
+    """A read-only session on ``url`` owned by this process (never a forked parent's pool).
+
+    The engine is kept for the life of the process, so a worker reading chunk after chunk
+    connects once.
+    """
+    key = (os.getpid(), url)
+    engine = _READERS.get(key)
+    if engine is None:
+        engine = _READERS[key] = make_engine(url, readonly=True)
+    with Session(engine) as session:
+        yield session
+
+
+def reader_url(engine: Engine) -> str | None:
+    """The URL another process can read this database through while we write, or None.
+
+    PostgreSQL always; a SQLite file only in WAL mode (in rollback-journal mode a reader
+    would wait for the writer's lock); never an in-memory database.
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "sqlite" and journal_mode(url) != "wal":
+        return None
+    return url
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
 from promoflow.engine.audit import Event, append_encoded, encode_event
+from promoflow.engine.db import reader_url
 from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
-from promoflow.engine.parallel import map_chunks
+from promoflow.engine.parallel import map_chunks, will_fork
 from promoflow.engine.rows import binder
 from promoflow.errors import InputError
 from promoflow.rules.decide import DecisionResult, Verdict, decide, plain_verdict
@@ -247,7 +248,11 @@ def decide_and_plan(
     )
     if not employees:
         return
-    prepared = prepare_facts(session, pack, cycle.period_id, employees)
+    # Workers read their own employees' metrics when there will be workers and another
+    # process can read the database while this one writes (the read is the largest part
+    # of the work that otherwise runs before any worker starts).
+    source = reader_url(session.get_bind()) if will_fork(len(employees)) else None
+    prepared = prepare_facts(session, pack, cycle.period_id, employees, metrics_from=source)
     # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
     # every later statement would become a server-side cursor, which cannot INSERT.
     session.connection().execution_options(yield_per=None, stream_results=False)
@@ -311,10 +316,11 @@ class _ChunkJob:
 
     def __call__(self, start: int, stop: int) -> tuple[list, list, list[tuple[Decided, Any]]]:
         prepared = self.prepared
+        values = prepared.values_for(start, stop)
         facts = {}
         for i in range(start, stop):
             person = prepared.people[i]
-            one = prepared.facts(i)
+            one = prepared.facts(i, values)
             one["grade"] = person.grade
             facts[person.employee_id] = one
         results = evaluate_facts(self.pack, facts, self.period_id)

@@ -268,19 +268,52 @@ class PreparedFacts:
 
     Built by :func:`prepare_facts`; ``facts(i)`` computes the i-th employee's facts. Kept
     apart from loading so the per-employee arithmetic can run in worker processes
-    (:mod:`promoflow.engine.parallel`) while the database is read once, here.
+    (:mod:`promoflow.engine.parallel`). The metrics are either loaded here up front
+    (``values``) or, with ``values`` None, read by each worker for its own run of
+    employees from ``source`` (a database URL) — see :meth:`values_for`.
     """
 
     inputs: Inputs
     people: list[Person]
-    values: Mapping[str, Mapping[tuple[str, str], Decimal]]
+    values: Mapping[str, Mapping[tuple[str, str], Decimal]] | None
     calculators: list[tuple[str, Calculator]]
+    #: where :meth:`values_for` reads metrics when they were not loaded up front
+    source: str | None = None
 
-    def facts(self, index: int) -> Facts:
-        """The facts of ``people[index]``."""
+    def values_for(self, start: int, stop: int) -> Mapping[str, Mapping[tuple[str, str], Decimal]]:
+        """The metrics of ``people[start:stop]``: those loaded up front, or read now.
+
+        Reading now uses a read-only connection of this process's own and one range of
+        the metrics index; ``people`` must be in the database's ``employee_id`` order
+        (as :func:`promoflow.engine.evaluation.decide_and_plan` reads them). It sees the
+        last committed metrics: the transaction that opens a cycle writes none.
+        """
+        if self.values is not None:
+            return self.values
+        if self.source is None:
+            raise ValueError("prepared facts without values need a source to read them from")
+        from promoflow.engine.db import reader
+
+        ids = [p.employee_id for p in self.people[start:stop]]
+        if not ids:
+            return {}
+        with reader(self.source) as session:
+            return load_metrics(
+                session,
+                ids,
+                self.inputs.window.period_ids(),
+                self.inputs.settings.metric_names(),
+                id_range=(ids[0], ids[-1]),
+            )
+
+    def facts(
+        self, index: int, values: Mapping[str, Mapping[tuple[str, str], Decimal]] | None = None
+    ) -> Facts:
+        """The facts of ``people[index]`` (from ``values`` if given, else those loaded)."""
         person = self.people[index]
+        held = self.values if values is None else values
         return facts_for(
-            self.inputs, person, self.values.get(person.employee_id, _EMPTY), self.calculators
+            self.inputs, person, (held or {}).get(person.employee_id, _EMPTY), self.calculators
         )
 
 
@@ -295,8 +328,14 @@ def prepare_facts(
     *,
     composites: Mapping[str, Mapping[str, Decimal]] | None = None,
     low_score: Decimal | None = None,
+    metrics_from: str | None = None,
 ) -> PreparedFacts:
-    """Load what the facts of ``employees`` read (see :func:`build_facts`)."""
+    """Load what the facts of ``employees`` read (see :func:`build_facts`).
+
+    With ``metrics_from`` (a database URL) the metrics are not loaded here: worker
+    processes read their own employees' (:meth:`PreparedFacts.values_for`), so the
+    largest read of opening a cycle runs in parallel instead of before everything else.
+    """
     settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
     window = Window.of(period_id, settings.probation_offset)
     people = [Person.of(e) for e in employees]
@@ -312,14 +351,15 @@ def prepare_facts(
         ),
         vacancies=load_vacancies(session) if "vacancies_up" in names else {},
     )
-    values = load_metrics(
-        session,
-        [p.employee_id for p in people],
-        window.period_ids(),
-        settings.metric_names(),
+    values = (
+        None
+        if metrics_from
+        else load_metrics(
+            session, [p.employee_id for p in people], window.period_ids(), settings.metric_names()
+        )
     )
     calculators = [(name, _calculator(name, settings)) for name in names]
-    return PreparedFacts(inputs, people, values, calculators)
+    return PreparedFacts(inputs, people, values, calculators, metrics_from)
 
 
 def build_facts(

@@ -33,10 +33,15 @@ def load_metrics(
     employee_ids: Collection[str],
     period_ids: Collection[str],
     metrics: Collection[str],
+    *,
+    id_range: tuple[str, str] | None = None,
 ) -> dict[str, dict[tuple[str, str], Decimal]]:
     """Every stored value of the given employees, periods and metrics, by employee.
 
-    Returns ``{employee_id: {(period_id, metric): value}}``. A few employees are selected
+    Returns ``{employee_id: {(period_id, metric): value}}``. With ``id_range`` (the first
+    and last of employees that are consecutive in the database's ``employee_id`` order,
+    as a worker's chunk is) one range of the (employee_id, period_id, metric) index is
+    read. Otherwise a few employees are selected
     by id (in chunks). Many are selected by period and metric alone in one statement and
     filtered here: a plain scan is fast whatever the planner knows, whereas a join on the
     track, planned before PostgreSQL has statistics for a fresh import, can fall back to
@@ -54,7 +59,9 @@ def load_metrics(
     base = select(*columns).where(
         Metric.period_id.in_(sorted(period_ids)), Metric.metric.in_(sorted(metrics))
     )
-    if len(wanted) <= BY_ID_LIMIT:
+    if id_range is not None:
+        statements = [base.where(Metric.employee_id.between(*id_range))]
+    elif len(wanted) <= BY_ID_LIMIT:
         statements = [
             base.where(Metric.employee_id.in_(chunk)) for chunk in _chunks(sorted(wanted), _CHUNK)
         ]

@@ -55,6 +55,12 @@ def _run(bounds: tuple[int, int]) -> tuple[Any, int]:
     return result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def will_fork(count: int, chunk: int | None = None) -> bool:
+    """Whether :func:`map_chunks` over ``count`` items would run in worker processes."""
+    chunks = -(-count // (chunk or CHUNK))
+    return min(workers(), chunks) >= 2 and count >= MIN_ITEMS and _can_fork()
+
+
 def map_chunks(
     job: Callable[[int, int], Any], count: int, chunk: int | None = None
 ) -> Iterator[Any]:
@@ -67,7 +73,7 @@ def map_chunks(
     chunk = chunk or CHUNK
     bounds = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     n = min(workers(), len(bounds))
-    if n < 2 or count < MIN_ITEMS or not _can_fork():
+    if not will_fork(count, chunk):
         last_workers = 0
         for start, stop in bounds:
             yield job(start, stop)

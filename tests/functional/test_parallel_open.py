@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from bench import pipeline
 from bench.cycle import CYCLE, PERIOD
+from promoflow.engine import facts as facts_module
 from promoflow.engine import parallel
 from promoflow.engine.audit_verify import verify_chain
 from promoflow.engine.evaluation import evaluate_facts
@@ -24,8 +26,25 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(parallel, "CHUNK", 70)
 
 
+@pytest.fixture
+def metric_reads(monkeypatch, tmp_path):
+    """Which processes read metrics: each call of the facts' loader appends its pid."""
+    log = tmp_path / "metric-reads.txt"
+    real = facts_module.load_metrics
+
+    def logged(*args, **kwargs):
+        with log.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(facts_module, "load_metrics", logged)
+    return lambda: [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
 @pytest.mark.slow
-def test_open_in_worker_processes_stores_what_one_process_decides(rt, tmp_path, small_chunks):
+def test_open_in_worker_processes_stores_what_one_process_decides(
+    rt, tmp_path, small_chunks, metric_reads
+):
     times = pipeline.milestone_times(CYCLE)
     pipeline.initialise(rt, times["open"])
     files = pipeline.write_org(400, tmp_path, PERIOD)
@@ -34,6 +53,10 @@ def test_open_in_worker_processes_stores_what_one_process_decides(rt, tmp_path, 
 
     pipeline.run_milestone(rt, CYCLE, "open", times["open"])
     assert parallel.last_workers == 2  # the pool ran (no thread alive, fork available)
+    # the workers read their own employees' metrics (WAL file or PostgreSQL), one read per
+    # chunk of 70, none in this process
+    readers = metric_reads()
+    assert len(readers) >= 400 // 70 and os.getpid() not in readers
 
     with rt.sessions() as session:
         stored = {
