@@ -1,0 +1,29 @@
+"""Worker chunks: every item exactly once, in order, whatever the sizes."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from promoflow.engine import parallel
+
+
+@given(count=st.integers(min_value=1, max_value=50_000), chunk=st.integers(1, 5000))
+def test_ramped_ranges_cover_every_item_once_in_order(count, chunk):
+    bounds = parallel._ramped(count, chunk)
+    assert bounds[0][0] == 0 and bounds[-1][1] == count
+    assert all(stop == next_start for (_, stop), (next_start, _) in pairwise(bounds))
+    assert all(0 < stop - start <= chunk for start, stop in bounds)
+
+
+@pytest.mark.slow
+def test_results_come_back_in_order_from_workers(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 0)
+    got = list(parallel.map_chunks(lambda start, stop: list(range(start, stop)), 1000, 64))
+    assert parallel.last_workers == 2
+    assert [x for part in got for x in part] == list(range(1000))
+    assert len(got[0]) == 8  # the first chunk is an eighth of one
