@@ -74,8 +74,12 @@ def load_metrics(
     out: dict[str, dict[tuple[str, str], Decimal]] = {}
     for statement in statements:
         # options on the statement, not the connection: they must not outlive this read
-        result = connection.execute(statement.execution_options(yield_per=_BATCH))
-        for batch in result.partitions():
+        if id_range is None:  # the whole table, in batches (server-side on PostgreSQL)
+            batches = connection.execute(statement.execution_options(yield_per=_BATCH))
+            batches = batches.partitions()
+        else:  # one chunk of employees: at once, as the driver returns them
+            batches = (_driver_rows(connection, statement),)
+        for batch in batches:
             for employee_id, period_id, metric, raw in batch:
                 if employee_id in wanted:
                     key = (period_id, metric)
@@ -84,6 +88,23 @@ def load_metrics(
                         held = out[employee_id] = {}
                     held[keys.setdefault(key, key)] = convert(raw)
     return out
+
+
+def _driver_rows(connection, statement) -> list[tuple]:
+    """All rows of ``statement`` straight from the DBAPI cursor (no result objects):
+    a worker reading its chunk spent a fifth of its time in SQLAlchemy's row buffering."""
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _same(value):
