@@ -73,7 +73,7 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # dict first: ABC checks are slow
         return {str(k): v if isinstance(v, _NATIVE) else _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
@@ -321,7 +321,9 @@ def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
 def _object(value: Any) -> Any:
     """``before``/``after`` are JSON objects: a bare value is wrapped as ``{"value": …}``
     (SQLite would store a bare number with numeric affinity and not read back its text)."""
-    return value if value is None or isinstance(value, Mapping) else {"value": value}
+    if value is None or type(value) is dict or isinstance(value, Mapping):
+        return value
+    return {"value": value}
 
 
 def _check(event: Event) -> None:

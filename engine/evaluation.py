@@ -265,7 +265,7 @@ def decide_and_plan(
     for rows, events, pairs in map_chunks(job, len(prepared.people)):
         insert_tuples(session, table, _KEYS, rows)
         append_encoded(session, events)
-        ids = chunk_ids(session, Decision, cycle.cycle_id, [d.employee_id for d, _ in pairs])
+        ids = chunk_ids(session, Decision, cycle.cycle_id, [d[1] for d, _ in pairs])
         on_chunk([(Decided(ids[d[1]], *d[1:]), extra) for d, extra in pairs])
 
 
@@ -342,5 +342,6 @@ class _ChunkJob:
                 r.review,
                 missing,
             )
-            pairs.append((d, plan(d) if plan else None))
+            # plain tuples travel back: a namedtuple pickles 15x slower (__reduce_ex__)
+            pairs.append((tuple(d), plan(d) if plan else None))
         return rows, events, pairs
