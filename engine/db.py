@@ -17,13 +17,14 @@ machine and load. ``synchronous`` stays FULL: a committed decision survives a po
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow.engine.json_text import column_text
@@ -49,7 +50,8 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": seconds}, **kwargs)
         _configure_sqlite(engine, journal_mode(url), readonly)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
 
 
 def busy_timeout_seconds() -> float:
@@ -117,19 +119,40 @@ def _configure_sqlite(engine: Engine, journal: str | None, readonly: bool = Fals
 _READERS: dict[tuple[int, str], Engine] = {}
 
 
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+
+
 @contextmanager
-def reader(url: str) -> Iterator[Session]:
+def reader(url: str, snapshot: str | None = None) -> Iterator[Session]:
     """A read-only session on ``url`` owned by this process (never a forked parent's pool).
 
     The engine is kept for the life of the process, so a worker reading chunk after chunk
-    connects once.
+    connects once. ``snapshot`` (PostgreSQL, from :func:`export_snapshot`) makes the
+    session see exactly what the exporting transaction saw, so every worker of one
+    milestone reads the same database state even if another process commits meanwhile.
+    (On SQLite the writer holds the write lock throughout: nothing can commit.)
     """
     key = (os.getpid(), url)
     engine = _READERS.get(key)
     if engine is None:
-        engine = _READERS[key] = make_engine(url, readonly=True)
+        options = {} if url.startswith("sqlite") else {"pool_pre_ping": False}
+        engine = _READERS[key] = make_engine(url, readonly=True, **options)
     with Session(engine) as session:
+        if snapshot is not None and engine.dialect.name == "postgresql":
+            if not _SNAPSHOT_ID.match(snapshot):
+                raise ValueError(f"not a PostgreSQL snapshot id: {snapshot!r}")
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            # must be the transaction's first statement; takes no bound parameters
+            session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
         yield session
+
+
+def export_snapshot(session: Session) -> str | None:
+    """The id of the session's current snapshot, for :func:`reader` (PostgreSQL; valid
+    until the session's transaction ends), or None on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
 
 
 def reader_url(engine: Engine) -> str | None:

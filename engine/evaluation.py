@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
 from promoflow.engine.audit import Event, append_encoded, encode_event
-from promoflow.engine.db import reader_url
+from promoflow.engine.db import export_snapshot, reader_url
 from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
@@ -253,6 +253,8 @@ def decide_and_plan(
     # of the work that otherwise runs before any worker starts).
     source = reader_url(session.get_bind()) if will_fork(len(employees)) else None
     prepared = prepare_facts(session, pack, cycle.period_id, employees, metrics_from=source)
+    if source is not None:
+        prepared.snapshot = export_snapshot(session)
     # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
     # every later statement would become a server-side cursor, which cannot INSERT.
     session.connection().execution_options(yield_per=None, stream_results=False)

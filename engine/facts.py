@@ -279,6 +279,8 @@ class PreparedFacts:
     calculators: list[tuple[str, Calculator]]
     #: where :meth:`values_for` reads metrics when they were not loaded up front
     source: str | None = None
+    #: the PostgreSQL snapshot those reads share (:func:`promoflow.engine.db.export_snapshot`)
+    snapshot: str | None = None
 
     def values_for(self, start: int, stop: int) -> Mapping[str, Mapping[tuple[str, str], Decimal]]:
         """The metrics of ``people[start:stop]``: those loaded up front, or read now.
@@ -286,7 +288,9 @@ class PreparedFacts:
         Reading now uses a read-only connection of this process's own and one range of
         the metrics index; ``people`` must be in the database's ``employee_id`` order
         (as :func:`promoflow.engine.evaluation.decide_and_plan` reads them). It sees the
-        last committed metrics: the transaction that opens a cycle writes none.
+        committed metrics as of ``snapshot`` (PostgreSQL) or of now (SQLite, where the
+        writing process holds the lock), not the writing transaction's own changes: the
+        transaction that opens a cycle writes no metrics.
         """
         if self.values is not None:
             return self.values
@@ -297,7 +301,7 @@ class PreparedFacts:
         ids = [p.employee_id for p in self.people[start:stop]]
         if not ids:
             return {}
-        with reader(self.source) as session:
+        with reader(self.source, self.snapshot) as session:
             return load_metrics(
                 session,
                 ids,

@@ -39,13 +39,12 @@ def load_metrics(
     """Every stored value of the given employees, periods and metrics, by employee.
 
     Returns ``{employee_id: {(period_id, metric): value}}``. With ``id_range`` (the first
-    and last of employees that are consecutive in the database's ``employee_id`` order,
-    as a worker's chunk is) one range of the (employee_id, period_id, metric) index is
-    read. Otherwise a few employees are selected
-    by id (in chunks). Many are selected by period and metric alone in one statement and
-    filtered here: a plain scan is fast whatever the planner knows, whereas a join on the
-    track, planned before PostgreSQL has statistics for a fresh import, can fall back to
-    100k index probes (18 s instead of 0.7 s, measured).
+    and last of employees consecutive in the database's ``employee_id`` order, as a
+    worker's chunk is) one range of the (employee_id, period_id, metric) index is read.
+    Otherwise a few employees are selected by id (in chunks), and many by period and
+    metric alone in one statement and filtered here: a plain scan is fast whatever the
+    planner knows, whereas a join on the track, planned before PostgreSQL has statistics
+    for a fresh import, can fall back to 100k index probes (18 s instead of 0.7 s).
     """
     wanted = set(employee_ids)
     if not wanted or not period_ids:
