@@ -7,8 +7,10 @@ comparing with the floor are not timed as part of the cycle.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from sqlalchemy import make_url, text
@@ -120,21 +123,27 @@ def compare(engine_lines: list[dict], floor: dict) -> tuple[bool, list[dict]]:
     return not differences, differences[:10]
 
 
-def measure(n: int, db: str, profile: str | None = None) -> dict:
-    """Time one whole cycle at N employees on ``db``; return the run's figures."""
+def measure(n: int, db: str, profile: str | None = None, repeat: int = 1) -> dict:
+    """Time one whole cycle at N employees on ``db``; return the run's figures.
+
+    With ``repeat`` > 1 (SQLite), the open milestone and the floor are measured that many
+    times in pairs — the cycle's own open, then on copies of the imported database — and
+    ``open_s``, ``floor_open_s`` and ``ratio_open`` are the medians (this machine's speed
+    drifts by up to 1.6× within an hour; a pair measured back to back shares the drift).
+    """
     with tempfile.TemporaryDirectory(prefix="promoflow-bench-") as tmp:
         folder = Path(tmp)
         with throwaway_database(db, folder) as url:
             rt = bootstrap(url, actor="bench")
             try:
-                run = _measure(rt, n, db, folder, profile)
+                run = _measure(rt, n, db, folder, profile, repeat if db == "sqlite" else 1)
                 run["server"] = _server_version(rt)
                 return run
             finally:
                 rt.engine.dispose()
 
 
-def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) -> dict:
+def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None, repeat: int) -> dict:
     clock = Clock(Path(profile) if profile and profile != "breakdown" else None)
     times = pipeline.milestone_times(CYCLE)
     clock.time("setup", lambda: pipeline.initialise(rt, times["open"]))
@@ -146,6 +155,8 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
             lambda k=kind, p=path: pipeline.import_file(rt, k, p, _before(times["open"])),
         )
     import_s = sum(v for k, v in clock.phases.items() if k.startswith("import_"))
+    # copies of the imported database for the repeated open/floor pairs (SQLite files)
+    copies = [_sqlite_copy(rt, folder / f"repeat-{i}.db") for i in range(1, repeat)]
 
     breakdown = None
     if profile == "breakdown":
@@ -164,6 +175,9 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
     opened = clock.time("export_open", lambda: pipeline.export(rt, CYCLE))
     floor = clock.time("floor_open", lambda: floor_open(rt.engine, PERIOD))
     match, differences = compare(opened, floor)
+    pairs = [(open_s, clock.phases["floor_open"])]
+    for url in copies:
+        pairs.append(_open_and_floor(url, times["open"]))
 
     tests = clock.time(
         "generate_tests", lambda: pipeline.write_results(rt, CYCLE, "written_test", folder)
@@ -195,16 +209,19 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         "announce",
     )
     cycle_s = round(sum(clock.phases[k] for k in cycle_phases), 3)
-    floor_s = clock.phases["floor_open"]
+    ratios = [round(o / f, 2) for o, f in pairs if f]
     return {
         "n": n,
         "db": db,
         "import_s": round(import_s, 3),
-        "open_s": open_s,
+        "open_s": round(median(o for o, _f in pairs), 3),
         "announce_s": clock.phases["announce"],
         "cycle_s": cycle_s,
-        "floor_open_s": floor_s,
-        "ratio_open": round(open_s / floor_s, 2) if floor_s else None,
+        "floor_open_s": round(median(f for _o, f in pairs), 3),
+        "ratio_open": median(ratios) if ratios else None,
+        "open_s_runs": [o for o, _f in pairs],
+        "floor_open_s_runs": [f for _o, f in pairs],
+        "ratio_open_runs": ratios,
         "peak_rss_mb": None,
         "decisions_match": match,
         "evaluated": len(opened),
@@ -219,6 +236,34 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None) ->
         **({"open_breakdown_s": breakdown} if breakdown else {}),
         **({"profiled": True} if profile else {}),
     }
+
+
+def _sqlite_copy(rt: Runtime, path: Path) -> str:
+    """A consistent copy of the runtime's SQLite database (the backup API), as a URL."""
+    source = sqlite3.connect(rt.engine.url.database)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return f"sqlite:///{path}"
+
+
+def _open_and_floor(url: str, when: datetime) -> tuple[float, float]:
+    """One more open and floor on a copy, in a fresh process (``bench.repeat``)."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.repeat", url, when.isoformat()],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent.parent,
+        )
+    finally:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    result = json.loads(proc.stdout.splitlines()[-1])
+    return result["open_s"], result["floor_open_s"]
 
 
 def _server_version(rt: Runtime) -> str:

@@ -138,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run open under cProfile and report facts/durable_rules/explanations/audit/notices",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="open/floor pairs per N on SQLite, reported as medians (default 3)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(x.replace("_", "")) for x in args.n.split(",") if x.strip()]
@@ -145,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         from bench.cycle import measure
 
-        run = measure(sizes[0], args.db, profile="breakdown" if args.breakdown else args.profile)
+        profile = "breakdown" if args.breakdown else args.profile
+        run = measure(sizes[0], args.db, profile=profile, repeat=max(1, args.repeat))
         run["peak_rss_mb"] = peak_rss_mb()
         # worker processes (copy-on-write forks of this one, sharing most of its pages):
         # the largest one's peak, reported beside this process's, never hidden in it
@@ -160,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             print(f"bench: N={n:,} on {db} …", file=sys.stderr, flush=True)
             extra = ["--profile", args.profile] if args.profile else []
+            extra += ["--repeat", str(args.repeat)]
             extra += ["--breakdown"] if args.breakdown else []
             runs.append(_run_child(n, db, extra))
             print(f"bench: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
