@@ -21,7 +21,6 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -32,6 +31,7 @@ from typing import Any
 from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
+from promoflow.engine.db import driver_cursor
 from promoflow.engine.json_text import ReprFloat, sorted_text
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
@@ -243,17 +243,6 @@ def head_mac(seq: int, head_hash: str, key: bytes | None) -> str | None:
     return hmac.new(key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def _cursor(session: Session):
-    """A plain client-side cursor on the session's connection, inside its transaction
-    (closed when the ``with`` block ends).
-
-    The chain is written at driver level: no per-row binding for 100k events, and no
-    execution options a caller left on the connection (a ``yield_per`` read makes every
-    later statement a server-side cursor on PostgreSQL, which cannot UPDATE or executemany).
-    """
-    return closing(session.connection().connection.driver_connection.cursor())
-
-
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
@@ -264,7 +253,7 @@ def _sql(statement: str, sqlite: bool) -> str:
 
 def lock_chain(session: Session) -> None:
     """Take the chain's lock for the rest of this transaction (see the module docstring)."""
-    with _cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         if _is_sqlite(session):
             # a write as the transaction's first statement waits (busy timeout) for the lock
             cursor.execute("UPDATE audit_head SET seq = seq WHERE id = ?", (HEAD_ID,))
@@ -275,7 +264,7 @@ def lock_chain(session: Session) -> None:
 def chain_head(session: Session) -> tuple[int, str, bool]:
     """(last seq, last hash, head row exists) as recorded in ``audit_head``."""
     sqlite = _is_sqlite(session)
-    with _cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         cursor.execute(_sql("SELECT seq, hash FROM audit_head WHERE id = %s", sqlite), (HEAD_ID,))
         head = cursor.fetchone()
         if head is None:
@@ -302,13 +291,13 @@ def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists:
     else:
         statement = "INSERT INTO audit_head (seq, hash, mac, updated_at, id) "
         statement += "VALUES (%s, %s, %s, %s, %s)"
-    with _cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         cursor.execute(_sql(statement, sqlite), (seq, head_hash, mac, stored, HEAD_ID))
 
 
 def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
     """Straight to the driver (COPY on PostgreSQL): 100k events must not wait on binding."""
-    with _cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         if sqlite or len(rows) < 50:
             cursor.executemany(_INSERT_SQL[sqlite], rows)
             return

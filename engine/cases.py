@@ -9,7 +9,6 @@ flushes. :func:`trigger` moves a single case (overrides, results) through the sa
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from promoflow.engine.audit import Event, record_many
+from promoflow.engine.db import driver_cursor
 from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Case, Cycle
 from promoflow.errors import NotFoundError
@@ -196,11 +196,6 @@ def _bound(table: Table, keys: list[str], rows: list[dict[str, Any]], dialect) -
             value[i] = bind(value[i])
         out.append(tuple(value))
     return out
-
-
-def driver_cursor(session: Session):
-    """A plain client-side cursor in the session's transaction (no options a caller left)."""
-    return closing(session.connection().connection.driver_connection.cursor())
 
 
 #: below this many rows PostgreSQL gets executemany rather than COPY

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -165,6 +165,17 @@ def reader_url(engine: Engine) -> str | None:
     if engine.dialect.name == "sqlite" and journal_mode(url) != "wal":
         return None
     return url
+
+
+def driver_cursor(session: Session):
+    """A plain client-side DBAPI cursor on the session's connection, inside its transaction
+    (closed when the ``with`` block ends).
+
+    For bulk work at driver level: no per-row binding or result objects, and none of the
+    execution options a caller may have left on the connection (a ``yield_per`` read makes
+    every later statement a server-side cursor on PostgreSQL, which cannot executemany).
+    """
+    return closing(session.connection().connection.driver_connection.cursor())
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

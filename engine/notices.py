@@ -21,7 +21,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import Encoded, Event, append_encoded, encode_event
-from promoflow.engine.cases import driver_cursor, executemany
+from promoflow.engine.cases import executemany
+from promoflow.engine.db import driver_cursor
 from promoflow.engine.models import Notice
 
 TEMPLATES = Path(__file__).parent / "templates" / "notices"

@@ -11,12 +11,13 @@ connection, inside its transaction, so they commit or roll back with everything 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import closing
 from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
+
+from promoflow.engine.db import driver_cursor
 
 #: below this many rows PostgreSQL gets executemany rather than COPY
 _COPY_FROM = 50
@@ -51,12 +52,6 @@ def bound_rows(
     return keys, list(zip(*bound, strict=False))  # constants repeat without end
 
 
-def _cursor(session: Session):
-    """A plain client-side cursor in the session's transaction (no options a caller left,
-    such as a ``yield_per`` read's streaming, which psycopg refuses executemany on)."""
-    return closing(session.connection().connection.driver_connection.cursor())
-
-
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
@@ -68,7 +63,7 @@ def insert_tuples(session: Session, table: Table, keys: Sequence[str], rows: lis
     preparer = session.get_bind().dialect.identifier_preparer
     name = preparer.format_table(table)
     columns = ", ".join(preparer.quote(table.c[k].name) for k in keys)
-    with _cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         if _is_sqlite(session):
             marks = ", ".join("?" * len(keys))
             cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
@@ -122,7 +117,7 @@ def update_rows(
         quoted = ", ".join(preparer.quote(k) for k in keys)
         sets = ", ".join(f"{preparer.quote(c)} = s.{preparer.quote(c)}" for c in columns)
         sets += "".join(f", {preparer.quote(c)} = %s" for c in constants)
-        with _cursor(session) as cursor:
+        with driver_cursor(session) as cursor:
             # same column types, none of the constraints: only the columns being set
             cursor.execute(f"DROP TABLE IF EXISTS {staging}")
             cursor.execute(
@@ -142,5 +137,5 @@ def update_rows(
         return
     sets = ", ".join(f"{preparer.quote(c)} = ?" for c in (*columns, *constants))
     sql = f"UPDATE {name} SET {sets} WHERE {preparer.quote(key)} = ?"
-    with _cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         cursor.executemany(sql, [(*row[:-1], *constant_values, row[-1]) for row in values])

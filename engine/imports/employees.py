@@ -8,7 +8,6 @@ with the previous grade; a re-import that changes nothing writes nothing.
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from promoflow.engine.audit import Event
+from promoflow.engine.db import driver_cursor
 from promoflow.engine.imports.base import (
     Applied,
     ImportContext,
@@ -323,7 +323,7 @@ def _load_existing(ctx: ImportContext, ids: list[str]) -> dict[str, tuple]:
         return existing
     dialect = session.get_bind().dialect
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
-    with closing(session.connection().connection.driver_connection.cursor()) as cursor:
+    with driver_cursor(session) as cursor:
         cursor.execute(f"SELECT {names} FROM {dialect.identifier_preparer.format_table(table)}")
         rows = cursor.fetchall()
         coltypes = [d[1] for d in cursor.description]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import compress
@@ -19,6 +18,7 @@ from operator import itemgetter
 
 from sqlalchemy import select
 
+from promoflow.engine.db import driver_cursor
 from promoflow.engine.imports.base import (
     CHUNK,
     Applied,
@@ -331,7 +331,7 @@ def stored_employee_ids(session, ids: list[str]) -> set[str]:
         for part in chunks(ids, 2000):
             known.update(session.scalars(select(column).where(column.in_(part))))
         return known
-    with raw_cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         cursor.execute("SELECT employee_id FROM employees")
         return {row[0] for row in cursor.fetchall()}
 
@@ -419,7 +419,7 @@ def _compare_stored(
         f"AND metric IN ({', '.join([mark] * len(names))})"
     )
     values = plan.values
-    with raw_cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         cursor.execute(sql, (*period_ids, *names))
         process = table.c.value.type._cached_result_processor(dialect, cursor.description[4][1])
         to_value = process or (lambda v: v)
@@ -463,8 +463,3 @@ def iter_batches(cursor, first: list):
     while first:
         yield first
         first = cursor.fetchmany(20000)
-
-
-def raw_cursor(session):
-    """A plain driver cursor in the session's transaction, closed after the ``with``."""
-    return closing(session.connection().connection.driver_connection.cursor())
