@@ -316,9 +316,10 @@ class PreparedFacts:
         """The facts of ``people[index]`` (from ``values`` if given, else those loaded)."""
         person = self.people[index]
         held = self.values if values is None else values
-        return facts_for(
-            self.inputs, person, (held or {}).get(person.employee_id, _EMPTY), self.calculators
-        )
+        if held is None:  # never compute from no metrics at all: that reads as "missing"
+            raise ValueError("metrics not loaded: pass values_for(start, stop) to facts()")
+        values_of_person = held.get(person.employee_id, _EMPTY)
+        return facts_for(self.inputs, person, values_of_person, self.calculators)
 
 
 _EMPTY: Mapping[tuple[str, str], Decimal] = {}
