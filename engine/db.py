@@ -178,6 +178,22 @@ def driver_cursor(session: Session):
     return closing(session.connection().connection.driver_connection.cursor())
 
 
+def driver_rows(session: Session, statement) -> list[tuple]:
+    """All rows of ``statement`` straight from the DBAPI cursor, values as the driver
+    returns them (no result objects, no type processing): for bulk reads of plain columns.
+    A worker reading its chunk of metrics spent a fifth of its time in SQLAlchemy's row
+    buffering; the ids of a written chunk cost five times as much through the ORM."""
+    compiled = statement.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:
+        params = tuple(params[name] for name in compiled.positiontup)
+    with driver_cursor(session) as cursor:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (services return them)."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
 from promoflow.engine.audit import Event, append_encoded, encode_event
-from promoflow.engine.db import export_snapshot, reader_url
+from promoflow.engine.db import driver_rows, export_snapshot, reader_url
 from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
@@ -284,10 +284,11 @@ def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -
         return {}
     wanted = set(employee_ids)
     low, high = employee_ids[0], employee_ids[-1]
-    rows = session.execute(
+    rows = driver_rows(
+        session,
         select(model.employee_id, model.id).where(
             model.cycle_id == cycle_id, model.employee_id.between(low, high)
-        )
+        ),
     )
     out = {employee_id: id_ for employee_id, id_ in rows if employee_id in wanted}
     if len(out) < len(wanted):  # not a run in the database's order after all: ask by id
@@ -300,11 +301,12 @@ def _ids_by_list(session: Session, model, cycle_id: str, employee_ids: list[str]
     for start in range(0, len(employee_ids), 5000):  # well under SQLite's 32,766 variables
         part = employee_ids[start : start + 5000]
         out.update(
-            session.execute(
+            driver_rows(
+                session,
                 select(model.employee_id, model.id).where(
                     model.cycle_id == cycle_id, model.employee_id.in_(part)
-                )
-            ).all()
+                ),
+            )
         )
     return out
 

@@ -5,7 +5,8 @@ arithmetic, the rule engine, explanations, encoding rows and audit payloads), an
 process that writes to the database can keep writing while other cores compute. The work
 is handed over by ``fork``: the job (loaded inputs, compiled rules) is set before the
 workers start, so they inherit it and only index ranges travel to them; only results come
-back (pickled).
+back (pickled). Workers run niced below this process, which writes every chunk in
+order and so is the path the whole run waits on.
 
 Used only where it is safe and worth it: ``fork`` available (Linux), no other thread alive
 in this process (forking a threaded process can inherit a held lock), and enough items.
@@ -15,6 +16,7 @@ so results never depend on how many workers ran.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -26,6 +28,8 @@ WORKERS_ENV = "PROMOFLOW_WORKERS"
 #: below this many items a pool costs more than it saves
 MIN_ITEMS = 4000
 CHUNK = 4000
+#: workers' niceness above the parent's (measured at 100k on 2 cores: open 1.5 s faster)
+WORKER_NICENESS = 10
 
 _job: Callable[[int, int], Any] | None = None
 #: how many worker processes the last :func:`map_chunks` used (0: it ran in this process)
@@ -47,6 +51,13 @@ def workers() -> int:
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _lower_priority() -> None:
+    """Run workers below the parent: it is the serial path (it writes every chunk, in
+    order), and three busy processes on two cores otherwise share them evenly."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
 
 def _run(bounds: tuple[int, int]) -> tuple[Any, int]:
@@ -95,7 +106,7 @@ def map_chunks(
     n = min(workers(), len(bounds))
     _job, last_workers = job, n
     try:
-        with multiprocessing.get_context("fork").Pool(n) as pool:
+        with multiprocessing.get_context("fork").Pool(n, initializer=_lower_priority) as pool:
             for result, peak_kib in pool.imap(_run, bounds):
                 peak_worker_kib = max(peak_worker_kib, peak_kib)
                 yield result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from itertools import pairwise
 
 import pytest
@@ -27,3 +28,17 @@ def test_results_come_back_in_order_from_workers(monkeypatch):
     assert parallel.last_workers == 2
     assert [x for part in got for x in part] == list(range(1000))
     assert len(got[0]) == 8  # the first chunk is an eighth of one
+
+
+@pytest.mark.slow
+def test_workers_run_below_the_writing_process(monkeypatch):
+    """The parent writes every chunk in order (the serial path): workers yield to it."""
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 0)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    got = list(
+        parallel.map_chunks(lambda start, stop: [os.getpriority(os.PRIO_PROCESS, 0)], 100, 10)
+    )
+    assert parallel.last_workers == 2
+    assert {nice for part in got for nice in part} == {min(19, mine + parallel.WORKER_NICENESS)}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine
