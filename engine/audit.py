@@ -32,7 +32,7 @@ from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
 from promoflow.engine.db import driver_cursor
-from promoflow.engine.json_text import ReprFloat, sorted_text
+from promoflow.engine.json_text import ReprFloat, plain_sorted_text, sorted_text
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
 
@@ -114,6 +114,20 @@ _INSERT_SQL = {True: _insert_sql(True), False: _insert_sql(False)}
 #: the audit table without column types: bulk writes and verification skip per-row
 #: type processing and see exactly the JSON text stored (what the hash covers)
 _RAW = table("audit_events", *(column(name) for name in _COLUMNS))
+
+
+def _plain_text(value: Any) -> str | None:
+    """:func:`json_text` of a payload declared plain (see :func:`encode_event`); one
+    holding anything else (a decimal, a time, a subclass, an int beyond 64 bits, a bare
+    value) takes the full walk after all."""
+    if value is None:
+        return None
+    if type(value) is dict:
+        try:
+            return plain_sorted_text(value)
+        except TypeError:
+            pass
+    return json_text(_jsonable(_object(value)))
 
 
 def json_text(value: Any) -> str | None:
@@ -342,13 +356,31 @@ def _check(event: Event) -> None:
 Encoded = tuple
 
 
-def encode_event(event: Event) -> Encoded:
+def encode_event(event: Event, *, plain: bool = False) -> Encoded:
     """Check an event and encode its payloads once, as they will be stored and hashed.
 
     Pure (no session): bulk work encodes in worker processes and chains here in order.
+    ``plain``: the caller built ``before``/``after`` dicts from texts, ints, booleans and
+    None (lists and str-keyed dicts of them) — never floats, which orjson would write in
+    its own shortest form rather than as ``repr`` — so the walk that turns decimals,
+    times and the like into JSON values is skipped: at 100k decisions it was over half
+    of encoding.
     """
     _check(event)
     after = {**(event.after or {}), **event.extra} if event.extra else event.after
+    if plain:
+        return (
+            event.kind,
+            event.actor,
+            event.at,
+            event.subject,
+            event.employee_id,
+            event.cycle_id,
+            event.case_id,
+            _plain_text(event.before),
+            _plain_text(after),
+            event.reason,
+        )
     return (
         event.kind,
         event.actor,

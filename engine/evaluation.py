@@ -333,7 +333,7 @@ class _ChunkJob:
         plan = self.plan
         for r in results.values():
             rows.append(self.bind(_values(self.cycle_id, r, self.now)))
-            events.append(encode_event(_event(self.cycle_id, r, self.actor, self.now)))
+            events.append(encode_event(_event(self.cycle_id, r, self.actor, self.now), plain=True))
             missing = r.missing_inputs or r.missing
             d = Decided(
                 0,

@@ -40,6 +40,17 @@ def sorted_text(value: Any) -> str:
         return _STD_SORTED(value)
 
 
+def plain_sorted_text(value: Any) -> str:
+    """:func:`sorted_text` of a value of str, int, bool, None, lists and str-keyed dicts
+    only, written without looking at it first; ``TypeError`` on any other type — except
+    floats, which orjson writes in its own shortest form, so a caller must not pass them."""
+    return orjson.dumps(value, default=_refuse, option=_SORTED).decode()
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not plain JSON")
+
+
 def column_text(value: Any) -> str:
     """A JSON column's stored text (compact, UTF-8): SQLAlchemy's ``json_serializer``.
 

@@ -211,7 +211,7 @@ def prepare(n: Outgoing, lang: str, now: datetime, actor: str) -> tuple[str, dic
         case_id=n.case_id,
         after={"notice": n.kind, "state": "pending", "recipient": recipient},
     )
-    return key, row, encode_event(event)
+    return key, row, encode_event(event, plain=True)
 
 
 def with_case(prepared: tuple[str, dict, Encoded], case_id: int) -> tuple[str, dict, Encoded]:

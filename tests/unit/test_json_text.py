@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoflow.engine.audit import _jsonable, json_text
+from promoflow.engine.audit import Event, _jsonable, encode_event, json_text
 from promoflow.engine.json_text import column_text
 
 texts = st.text()  # quotes, backslashes, control characters, surrogate-free unicode, CJK
@@ -45,3 +46,37 @@ def test_decimal_in_audit_payload_is_its_exact_text():
     assert json_text(_jsonable({"score": Decimal("79.990"), "n": 1e-05})) == (
         '{"n":1e-05,"score":"79.990"}'
     )
+
+
+plain_scalars = st.none() | st.booleans() | st.integers() | texts  # what plain callers build
+plain_payloads = st.dictionaries(
+    texts,
+    st.recursive(
+        plain_scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+        max_leaves=12,
+    ),
+    max_size=6,
+)
+
+
+@given(before=plain_payloads | st.none(), after=plain_payloads | st.none())
+def test_a_plain_event_encodes_exactly_as_the_full_walk(before, after):
+    """The fast path skips the walk, never changes what is stored and hashed."""
+    event = dict(kind="decision", actor="bench", at=datetime(2026, 10, 8, tzinfo=UTC))
+    full = encode_event(Event(**event, before=before, after=after))
+    assert encode_event(Event(**event, before=before, after=after), plain=True) == full
+
+
+def test_a_plain_event_holding_other_values_still_takes_the_full_walk():
+    at = datetime(2026, 10, 8, 9, tzinfo=timezone(timedelta(hours=8)))
+    after = {"score": Decimal("79.99"), "when": at, "bare": None}
+    plain = encode_event(Event(kind="k", actor="a", at=at, after=after), plain=True)
+    assert plain == encode_event(Event(kind="k", actor="a", at=at, after=after))
+    assert json.loads(plain[8]) == {
+        "bare": None,
+        "score": "79.99",
+        "when": "2026-10-08T01:00:00+00:00",
+    }
+    bare = encode_event(Event(kind="k", actor="a", at=at, before=5), plain=True)
+    assert bare[7] == '{"value":5}'
