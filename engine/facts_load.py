@@ -70,6 +70,8 @@ def load_metrics(
     # Core execution on the session's connection: no ORM row processing for a million rows.
     # Keys are shared between employees (a few dozen distinct pairs, not a million tuples).
     connection = session.connection()
+    if convert is not _same:
+        convert = _remembered(convert)
     keys: dict[tuple[str, str], tuple[str, str]] = {}
     out: dict[str, dict[tuple[str, str], Decimal]] = {}
     for statement in statements:
@@ -92,6 +94,25 @@ def load_metrics(
 
 def _same(value):
     return value
+
+
+def _remembered(convert):
+    """``convert`` answering repeated raw values from memory: at 100k employees a score or
+    a sales target takes a few hundred distinct values among 400k. The column type's
+    processor formats at the column's fixed scale, so equal raw values (1, 1.0,
+    Decimal("1.000000")) convert alike; a zero converts fresh each time (``-0.0`` keeps
+    its sign)."""
+    memo: dict = {}
+
+    def converted(raw):
+        if not raw:
+            return convert(raw)
+        value = memo.get(raw)
+        if value is None:
+            value = memo[raw] = convert(raw)
+        return value
+
+    return converted
 
 
 def load_probation(session: Session, tracks: Collection[str], period_id: str) -> set[str]:

@@ -225,3 +225,16 @@ def test_attainment_compares_with_any_mark_as_the_exact_fraction_does(actual, ta
     assert (attainment > mark) == (exact > Fraction(mark))
     assert (attainment < mark) == (exact < Fraction(mark))
     assert (attainment == mark) == (exact == Fraction(mark))
+
+
+def test_remembered_conversion_answers_as_the_column_type_does():
+    from sqlalchemy import Numeric
+    from sqlalchemy.dialects import sqlite
+
+    from promoflow.engine.facts_load import _remembered
+
+    convert = Numeric(20, 6).result_processor(sqlite.dialect(), None)
+    remembered = _remembered(convert)
+    raws = [84.2, 360000, 84.2, 1, 1.0, -0.0, 0, 0.0, 433872, 1e-07, 360000]
+    assert [str(remembered(r)) for r in raws] == [str(convert(r)) for r in raws]
+    assert str(remembered(-0.0)) == "-0.000000"
