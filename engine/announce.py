@@ -318,5 +318,5 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
     moves.write(session, now, actor)
     if updates:
         update_by_key(session, Employee.__table__, "employee_id", updates)
-    record_many(session, events)
+    record_many(session, events, plain=True)  # grades and ISO dates as text
     return {**moves.counts(), "grade_changes": len(updates)}

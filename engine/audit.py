@@ -395,13 +395,13 @@ def encode_event(event: Event, *, plain: bool = False) -> Encoded:
     )
 
 
-def record_many(session: Session, events: Iterable[Event]) -> int:
+def record_many(session: Session, events: Iterable[Event], *, plain: bool = False) -> int:
     """Append events to the chain in one bulk statement; returns how many were written.
 
     Runs inside the caller's transaction (the caller commits); the chain stays locked
-    until that transaction ends.
+    until that transaction ends. ``plain``: see :func:`encode_event`.
     """
-    return append_encoded(session, [encode_event(event) for event in events])
+    return append_encoded(session, [encode_event(event, plain=plain) for event in events])
 
 
 def append_encoded(session: Session, encoded: list[Encoded]) -> int:

@@ -124,7 +124,7 @@ class Moves:
                     reason=m.reason,
                 )
             )
-        record_many(session, events)
+        record_many(session, events, plain=True)  # states, triggers, flags: all text
         return len(events)
 
 
