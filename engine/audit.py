@@ -116,6 +116,11 @@ _INSERT_SQL = {True: _insert_sql(True), False: _insert_sql(False)}
 _RAW = table("audit_events", *(column(name) for name in _COLUMNS))
 
 
+def _full_text(value: Any) -> str | None:
+    """:func:`json_text` of any payload: made a JSON value first (:func:`_jsonable`)."""
+    return json_text(_jsonable(_object(value)))
+
+
 def _plain_text(value: Any) -> str | None:
     """:func:`json_text` of a payload declared plain (see :func:`encode_event`); one
     holding anything else (a decimal, a time, a subclass, an int beyond 64 bits, a bare
@@ -127,7 +132,7 @@ def _plain_text(value: Any) -> str | None:
             return plain_sorted_text(value)
         except TypeError:
             pass
-    return json_text(_jsonable(_object(value)))
+    return _full_text(value)
 
 
 def json_text(value: Any) -> str | None:
@@ -368,19 +373,7 @@ def encode_event(event: Event, *, plain: bool = False) -> Encoded:
     """
     _check(event)
     after = {**(event.after or {}), **event.extra} if event.extra else event.after
-    if plain:
-        return (
-            event.kind,
-            event.actor,
-            event.at,
-            event.subject,
-            event.employee_id,
-            event.cycle_id,
-            event.case_id,
-            _plain_text(event.before),
-            _plain_text(after),
-            event.reason,
-        )
+    payload_text = _plain_text if plain else _full_text
     return (
         event.kind,
         event.actor,
@@ -389,8 +382,8 @@ def encode_event(event: Event, *, plain: bool = False) -> Encoded:
         event.employee_id,
         event.cycle_id,
         event.case_id,
-        json_text(_jsonable(_object(event.before))),
-        json_text(_jsonable(_object(after))),
+        payload_text(event.before),
+        payload_text(after),
         event.reason,
     )
 
