@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
-from promoflow.engine.db import driver_cursor
+from promoflow.engine.db import driver_cursor, is_sqlite
 from promoflow.engine.json_text import ReprFloat, plain_sorted_text, sorted_text
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
@@ -262,10 +262,6 @@ def head_mac(seq: int, head_hash: str, key: bytes | None) -> str | None:
     return hmac.new(key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def _sql(statement: str, sqlite: bool) -> str:
     return statement.replace("%s", "?") if sqlite else statement
 
@@ -273,7 +269,7 @@ def _sql(statement: str, sqlite: bool) -> str:
 def lock_chain(session: Session) -> None:
     """Take the chain's lock for the rest of this transaction (see the module docstring)."""
     with driver_cursor(session) as cursor:
-        if _is_sqlite(session):
+        if is_sqlite(session):
             # a write as the transaction's first statement waits (busy timeout) for the lock
             cursor.execute("UPDATE audit_head SET seq = seq WHERE id = ?", (HEAD_ID,))
         else:
@@ -282,7 +278,7 @@ def lock_chain(session: Session) -> None:
 
 def chain_head(session: Session) -> tuple[int, str, bool]:
     """(last seq, last hash, head row exists) as recorded in ``audit_head``."""
-    sqlite = _is_sqlite(session)
+    sqlite = is_sqlite(session)
     with driver_cursor(session) as cursor:
         cursor.execute(_sql("SELECT seq, hash FROM audit_head WHERE id = %s", sqlite), (HEAD_ID,))
         head = cursor.fetchone()
@@ -300,7 +296,7 @@ def chain_head(session: Session) -> tuple[int, str, bool]:
 
 
 def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists: bool) -> None:
-    sqlite = _is_sqlite(session)
+    sqlite = is_sqlite(session)
     utc = at.astimezone(UTC)
     stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
     mac = head_mac(seq, head_hash, audit_key())
@@ -403,7 +399,7 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
         return 0
     lock_chain(session)
     seq, prev, has_head = chain_head(session)
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = is_sqlite(session)
     rows = []
     times: dict[datetime, tuple[str, datetime | str]] = {}  # bulk events share a few times
     sha256 = hashlib.sha256

@@ -167,6 +167,11 @@ def reader_url(engine: Engine) -> str | None:
     return url
 
 
+def is_sqlite(session: Session) -> bool:
+    """Whether the session's database is SQLite (qmark parameters, no COPY, no advisory lock)."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def driver_cursor(session: Session):
     """A plain client-side DBAPI cursor on the session's connection, inside its transaction
     (closed when the ``with`` block ends).

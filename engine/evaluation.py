@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
 from promoflow.engine.audit import Event, append_encoded, encode_event
-from promoflow.engine.db import driver_rows, export_snapshot, reader_url
+from promoflow.engine.db import driver_rows, reader_url
 from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
@@ -253,8 +253,6 @@ def decide_and_plan(
     # of the work that otherwise runs before any worker starts).
     source = reader_url(session.get_bind()) if will_fork(len(employees)) else None
     prepared = prepare_facts(session, pack, cycle.period_id, employees, metrics_from=source)
-    if source is not None:
-        prepared.snapshot = export_snapshot(session)
     # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
     # every later statement would become a server-side cursor, which cannot INSERT.
     session.connection().execution_options(yield_per=None, stream_results=False)
@@ -284,12 +282,7 @@ def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -
         return {}
     wanted = set(employee_ids)
     low, high = employee_ids[0], employee_ids[-1]
-    rows = driver_rows(
-        session,
-        select(model.employee_id, model.id).where(
-            model.cycle_id == cycle_id, model.employee_id.between(low, high)
-        ),
-    )
+    rows = _id_rows(session, model, cycle_id, model.employee_id.between(low, high))
     out = {employee_id: id_ for employee_id, id_ in rows if employee_id in wanted}
     if len(out) < len(wanted):  # not a run in the database's order after all: ask by id
         out = _ids_by_list(session, model, cycle_id, employee_ids)
@@ -300,15 +293,15 @@ def _ids_by_list(session: Session, model, cycle_id: str, employee_ids: list[str]
     out: dict[str, int] = {}
     for start in range(0, len(employee_ids), 5000):  # well under SQLite's 32,766 variables
         part = employee_ids[start : start + 5000]
-        out.update(
-            driver_rows(
-                session,
-                select(model.employee_id, model.id).where(
-                    model.cycle_id == cycle_id, model.employee_id.in_(part)
-                ),
-            )
-        )
+        out.update(_id_rows(session, model, cycle_id, model.employee_id.in_(part)))
     return out
+
+
+def _id_rows(session: Session, model, cycle_id: str, which) -> list[tuple[str, int]]:
+    """(employee_id, id) of a cycle's rows matching ``which``, at driver level."""
+    return driver_rows(
+        session, select(model.employee_id, model.id).where(model.cycle_id == cycle_id, which)
+    )
 
 
 class _ChunkJob:

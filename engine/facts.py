@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from promoflow.engine.db import export_snapshot, reader
 from promoflow.engine.facts_load import load_metrics, load_probation, load_vacancies
 from promoflow.engine.facts_pack import Settings
 from promoflow.engine.facts_values import EmployeeMetrics, tidy
@@ -296,8 +297,6 @@ class PreparedFacts:
             return self.values
         if self.source is None:
             raise ValueError("prepared facts without values need a source to read them from")
-        from promoflow.engine.db import reader
-
         ids = [p.employee_id for p in self.people[start:stop]]
         if not ids:
             return {}
@@ -339,7 +338,8 @@ def prepare_facts(
 
     With ``metrics_from`` (a database URL) the metrics are not loaded here: worker
     processes read their own employees' (:meth:`PreparedFacts.values_for`), so the
-    largest read of opening a cycle runs in parallel instead of before everything else.
+    largest read of opening a cycle runs in parallel instead of before everything else;
+    on PostgreSQL they read in the snapshot of ``session``'s transaction.
     """
     settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
     window = Window.of(period_id, settings.probation_offset)
@@ -356,15 +356,14 @@ def prepare_facts(
         ),
         vacancies=load_vacancies(session) if "vacancies_up" in names else {},
     )
-    values = (
-        None
-        if metrics_from
-        else load_metrics(
-            session, [p.employee_id for p in people], window.period_ids(), settings.metric_names()
-        )
-    )
     calculators = [(name, _calculator(name, settings)) for name in names]
-    return PreparedFacts(inputs, people, values, calculators, metrics_from)
+    if metrics_from:
+        snapshot = export_snapshot(session)
+        return PreparedFacts(inputs, people, None, calculators, metrics_from, snapshot)
+    values = load_metrics(
+        session, [p.employee_id for p in people], window.period_ids(), settings.metric_names()
+    )
+    return PreparedFacts(inputs, people, values, calculators)
 
 
 def build_facts(

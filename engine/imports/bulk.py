@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from promoflow.engine.db import driver_cursor
+from promoflow.engine.db import driver_cursor, is_sqlite
 
 #: below this many rows PostgreSQL gets executemany rather than COPY
 _COPY_FROM = 50
@@ -52,10 +52,6 @@ def bound_rows(
     return keys, list(zip(*bound, strict=False))  # constants repeat without end
 
 
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def insert_tuples(session: Session, table: Table, keys: Sequence[str], rows: list[tuple]) -> None:
     """INSERT rows already bound (by :func:`bound_rows`, in ``keys`` order) in one call."""
     if not rows:
@@ -64,7 +60,7 @@ def insert_tuples(session: Session, table: Table, keys: Sequence[str], rows: lis
     name = preparer.format_table(table)
     columns = ", ".join(preparer.quote(table.c[k].name) for k in keys)
     with driver_cursor(session) as cursor:
-        if _is_sqlite(session):
+        if is_sqlite(session):
             marks = ", ".join("?" * len(keys))
             cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
         elif len(rows) < _COPY_FROM:

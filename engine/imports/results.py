@@ -19,7 +19,7 @@ from sqlalchemy import select
 from promoflow.engine.audit import Event
 from promoflow.engine.cases import CaseRef, Moves
 from promoflow.engine.cycles import done_steps, pack_of, parse_cycle_id, probation_month
-from promoflow.engine.db import driver_cursor
+from promoflow.engine.db import driver_cursor, is_sqlite
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
 from promoflow.engine.imports.bulk import insert_columns
 from promoflow.engine.models import Cycle, Decision, Employee, StageResult
@@ -114,7 +114,7 @@ def _load_cycle(ctx: ImportContext, cid: str) -> _CycleInfo | None:
     pack = pack_of(ctx.session, cycle)
     # the columns of load_refs, at driver level: a file names a part of 100k cases
     with driver_cursor(ctx.session) as cursor:
-        mark = "?" if ctx.session.get_bind().dialect.name == "sqlite" else "%s"
+        mark = "?" if is_sqlite(ctx.session) else "%s"
         cursor.execute(
             "SELECT id, employee_id, kind, state, flagged, decision_id FROM cases "
             f"WHERE cycle_id = {mark}",
