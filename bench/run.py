@@ -96,6 +96,60 @@ def table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: the targets of a run on the 2-core development machine (docs/performance.md)
+TARGET_N, TARGET_DB = 100_000, "sqlite"
+CYCLE_LIMIT_S = 60.0
+RATIO_LIMIT = 5.0
+RSS_LIMIT_MB = 1024.0
+EXPONENT_LIMIT = 1.1
+
+
+def targets(runs: list[dict], exponents: dict[str, float | None]) -> dict[str, dict]:
+    """Each target of the benchmark: the measured value, the limit and whether it is met.
+
+    The time targets are those of a 100k-employee cycle on SQLite, the embedded default
+    (at 1k and 10k the fixed costs — imports, rule compilation, forking the workers — make
+    engine/floor meaningless); memory and agreement with the floor hold for every run, and
+    linear cost for every database measured at two sizes or more. A target with nothing to
+    judge it by (no 100k SQLite run) is left out.
+    """
+    out: dict[str, dict] = {}
+    ok = [r for r in runs if "error" not in r]
+    main = next((r for r in ok if r["n"] == TARGET_N and r["db"] == TARGET_DB), None)
+    if main is not None:
+        out["cycle_s"] = _target(main.get("cycle_s"), "<", CYCLE_LIMIT_S, "100k cycle, SQLite")
+        out["ratio_open"] = _target(
+            main.get("ratio_open"), "<", RATIO_LIMIT, "100k open, engine/floor, SQLite"
+        )
+    if ok:
+        peak = max(max(r.get("peak_rss_mb") or 0, r.get("peak_rss_workers_mb") or 0) for r in ok)
+        out["peak_rss_mb"] = _target(peak, "<", RSS_LIMIT_MB, "largest process, any run")
+        agree = all(r.get("decisions_match") is True for r in ok)
+        out["decisions_match"] = {"value": agree, "what": "engine = floor, every run", "met": agree}
+    for db, value in sorted(exponents.items()):
+        if value is not None:
+            out[f"exponent_{db}"] = _target(value, "<=", EXPONENT_LIMIT, f"cost vs N, {db}")
+    return out
+
+
+def _target(value: float | None, op: str, limit: float, what: str) -> dict:
+    met = value is not None and (value < limit if op == "<" else value <= limit)
+    return {"value": value, "limit": limit, "op": op, "what": what, "met": met}
+
+
+def target_lines(checks: dict[str, dict]) -> list[str]:
+    """One line per target: ``✓ cycle_s 27.99 < 60 (100k cycle, SQLite)``."""
+    lines = []
+    for key, c in checks.items():
+        mark = "✓" if c["met"] else "✗"
+        if isinstance(c["value"], bool):
+            lines.append(f"{mark} {key} ({c['what']})")
+            continue
+        shown = "—" if c["value"] is None else f"{c['value']:,.2f}"
+        lines.append(f"{mark} {key} {shown} {c['op']} {c['limit']:g} ({c['what']})")
+    return lines
+
+
 def _headline_exponent(runs: list[dict]) -> float | None:
     """The exponent of the SQLite runs (the embedded default), else of whatever ran."""
     for db in ("sqlite", "postgresql"):
@@ -171,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             extra += ["--breakdown"] if args.breakdown else []
             runs.append(_run_child(n, db, extra))
             print(f"bench: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
+    exponents = {db: exponent([r for r in runs if r["db"] == db]) for db in _databases(args.db)}
     result = {
         "machine": ", ".join(
             [
@@ -183,13 +238,14 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "exponent": _headline_exponent(runs),
-        "exponents": {
-            db: exponent([r for r in runs if r["db"] == db]) for db in _databases(args.db)
-        },
+        "exponents": exponents,
+        "targets": targets(runs, exponents),
         "runs": runs,
     }
     print(table(runs))
     print(f"\nexponent (log-log slope of cycle time vs N): {result['exponents']}")
+    if result["targets"]:
+        print("\ntargets:\n" + "\n".join(target_lines(result["targets"])))
     for r in runs:
         if r.get("open_breakdown_s"):
             parts = r["open_breakdown_s"]

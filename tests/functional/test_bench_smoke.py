@@ -45,6 +45,10 @@ def test_bench_runs_a_whole_cycle_at_n_200_and_the_engine_agrees_with_the_floor(
     assert min(run["open_s_runs"]) <= run["open_s"] <= max(run["open_s_runs"])
     assert min(run["ratio_open_runs"]) <= run["ratio_open"] <= max(run["ratio_open_runs"])
     assert "| 200 | sqlite |" in proc.stdout
+    # no 100k run: only what every run is judged by (memory, agreement with the floor)
+    assert set(result["targets"]) == {"peak_rss_mb", "decisions_match"}
+    assert result["targets"]["decisions_match"]["met"] is True
+    assert "✓ decisions_match" in proc.stdout
 
 
 def test_exponent_is_the_log_log_slope_of_cycle_time_against_n():
@@ -82,3 +86,49 @@ def test_compare_names_every_employee_on_which_engine_and_floor_disagree():
     assert not match
     assert [d["employee_id"] for d in differences] == ["E1", "E3"]
     assert differences[1]["engine"] is None
+
+
+def _run(n, db, **fields):
+    return {"n": n, "db": db, "decisions_match": True, "peak_rss_mb": 600.0, **fields}
+
+
+def test_targets_judge_the_100k_sqlite_cycle_and_every_run_s_memory_and_agreement():
+    from bench.run import target_lines, targets
+
+    runs = [
+        _run(1000, "sqlite", cycle_s=0.5, ratio_open=31.7),  # fixed costs: not judged
+        _run(100_000, "sqlite", cycle_s=27.9, ratio_open=4.19, peak_rss_workers_mb=273.6),
+        _run(100_000, "postgresql", cycle_s=41.4, ratio_open=6.3, peak_rss_mb=619.0),
+    ]
+    checks = targets(runs, {"sqlite": 0.897, "postgresql": 0.853})
+    assert {k: c["met"] for k, c in checks.items()} == {
+        "cycle_s": True,
+        "ratio_open": True,
+        "peak_rss_mb": True,
+        "decisions_match": True,
+        "exponent_postgresql": True,
+        "exponent_sqlite": True,
+    }
+    assert checks["ratio_open"]["value"] == 4.19 and checks["ratio_open"]["limit"] == 5.0
+    assert "✓ ratio_open 4.19 < 5 (100k open, engine/floor, SQLite)" in target_lines(checks)
+
+
+def test_a_missed_target_is_marked_and_a_target_without_a_100k_sqlite_run_is_left_out():
+    from bench.run import target_lines, targets
+
+    slow = [
+        _run(100_000, "sqlite", cycle_s=60.67, ratio_open=5.89),
+        _run(10_000, "sqlite", cycle_s=6.5, ratio_open=7.2, decisions_match=False),
+        _run(10_000, "postgresql", peak_rss_mb=600.0, peak_rss_workers_mb=1100.0),
+    ]
+    checks = targets(slow, {"sqlite": 1.2, "postgresql": None})
+    assert not checks["cycle_s"]["met"] and not checks["ratio_open"]["met"]
+    assert not checks["decisions_match"]["met"]
+    assert checks["peak_rss_mb"] == {
+        "value": 1100.0, "limit": 1024.0, "op": "<", "what": "largest process, any run",
+        "met": False,
+    }  # fmt: skip
+    assert not checks["exponent_sqlite"]["met"] and "exponent_postgresql" not in checks
+    assert "✗ cycle_s 60.67 < 60 (100k cycle, SQLite)" in target_lines(checks)
+    small = targets([_run(1000, "sqlite", cycle_s=0.5, ratio_open=31.7)], {"sqlite": None})
+    assert set(small) == {"peak_rss_mb", "decisions_match"}
