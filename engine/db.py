@@ -24,7 +24,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow.engine.json_text import column_text
@@ -197,6 +197,29 @@ def driver_rows(session: Session, statement) -> list[tuple]:
     with driver_cursor(session) as cursor:
         cursor.execute(compiled.string, params)
         return cursor.fetchall()
+
+
+def analyze_if_stale(session: Session, table: Table, written: int) -> bool:
+    """PostgreSQL: refresh ``table``'s planner statistics when they count fewer rows than
+    this transaction has just written into it; True when it did. A no-op on SQLite.
+
+    Why: a foreign-key check is planned once per connection, at its first use. A table
+    analysed while empty (a DBA's routine ``ANALYZE``, a restore) and then filled chunk by
+    chunk in one transaction still looks empty at that first check, so the plan scans it
+    whole, and every later check of the same write scans a larger table: opening a 100k
+    cycle took 95 s instead of 13 s. ``ANALYZE`` counts this transaction's own rows, and
+    checks planned after it use the index.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    name = session.get_bind().dialect.identifier_preparer.format_table(table)
+    with driver_cursor(session) as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (name,))
+        row = cursor.fetchone()
+        if row is None or row[0] >= written:
+            return False
+        cursor.execute(f"ANALYZE {name}")
+    return True
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
