@@ -24,7 +24,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow.engine.json_text import column_text
@@ -199,27 +199,32 @@ def driver_rows(session: Session, statement) -> list[tuple]:
         return cursor.fetchall()
 
 
-def analyze_if_stale(session: Session, table: Table, written: int) -> bool:
-    """PostgreSQL: refresh ``table``'s planner statistics when they count fewer rows than
-    this transaction has just written into it; True when it did. A no-op on SQLite.
+@contextmanager
+def fk_checks_by_index(session: Session) -> Iterator[None]:
+    """PostgreSQL: foreign-key checks first made inside the block look up the referenced
+    row by its index, whatever the statistics say; a no-op on SQLite.
 
-    Why: a foreign-key check is planned once per connection, at its first use. A table
-    analysed while empty (a DBA's routine ``ANALYZE``, a restore) and then filled chunk by
-    chunk in one transaction still looks empty at that first check, so the plan scans it
-    whole, and every later check of the same write scans a larger table: opening a 100k
-    cycle took 95 s instead of 13 s. ``ANALYZE`` counts this transaction's own rows, and
-    checks planned after it use the index.
+    Why: PostgreSQL plans a foreign-key check once per connection, at its first use, and
+    keeps the plan until the referenced table is analysed again. A chunked write whose
+    first chunk is checked against a table that is tiny then, or that statistics call
+    empty (analysed while empty: a routine ``ANALYZE``, a restore), keeps a full-scan
+    plan while the table grows: a 100k open took 95 s instead of 13 s. Inside the block
+    sequential scans are off and kept plans are dropped (``DISCARD PLANS``), so those
+    checks are planned again, by index; the setting is restored when the block ends.
     """
     if session.get_bind().dialect.name != "postgresql":
-        return False
-    name = session.get_bind().dialect.identifier_preparer.format_table(table)
+        yield
+        return
     with driver_cursor(session) as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (name,))
-        row = cursor.fetchone()
-        if row is None or row[0] >= written:
-            return False
-        cursor.execute(f"ANALYZE {name}")
-    return True
+        cursor.execute("SELECT current_setting('enable_seqscan')")
+        (before,) = cursor.fetchone()
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("DISCARD PLANS")
+    try:
+        yield
+    finally:
+        with driver_cursor(session) as cursor:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", (before,))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from contextlib import nullcontext
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -26,7 +27,7 @@ from promoflow.engine.cycles import (
     milestone_time,
     probation_month,
 )
-from promoflow.engine.db import analyze_if_stale, driver_rows
+from promoflow.engine.db import driver_rows, fk_checks_by_index
 from promoflow.engine.models import (
     Case,
     Cycle,
@@ -275,9 +276,12 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
         planned = [(d, OpenedCase._make(p)) for d, p in planned if d.employee_id not in have]
         if not planned:
             return
-        first = not counts["cases"]
-        if first:  # before the first check of a case's decision (see analyze_if_stale)
-            analyze_if_stale(session, Decision.__table__, counts["decisions"])
+        # the first chunk's cases and notices are checked against decisions and cases that
+        # grow from nothing in this transaction: those checks are planned by index
+        with fk_checks_by_index(session) if not counts["cases"] else nullcontext():
+            write_chunk(planned)
+
+    def write_chunk(planned: list) -> None:
         # Core executemany (the ORM splits rows whose NULLs differ), then the ids: RETURNING
         # over insertmanyvalues is quadratic on SQLite at 100k rows
         executemany(
@@ -297,8 +301,6 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
                 for d, plan in planned
             ],
         )
-        if first:  # before the first check of a notice's case
-            analyze_if_stale(session, Case.__table__, len(planned))
         ids = chunk_ids(session, Case, cycle.cycle_id, [d.employee_id for d, _ in planned])
         events, notices = [], []
         for d, plan in planned:
