@@ -17,6 +17,7 @@ so results never depend on how many workers ran.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import resource
@@ -27,7 +28,9 @@ from typing import Any
 WORKERS_ENV = "PROMOFLOW_WORKERS"
 #: below this many items a pool costs more than it saves
 MIN_ITEMS = 4000
-CHUNK = 4000
+#: employees per chunk (measured at 100k: 2,000 opens ≈ 7 % faster than 4,000, with less
+#: CPU on both sides; 1,000 no faster again)
+CHUNK = 2000
 #: workers' niceness above the parent's (measured at 100k on 2 cores: open 1.5 s faster)
 WORKER_NICENESS = 10
 
@@ -105,6 +108,10 @@ def map_chunks(
     bounds = _ramped(count, chunk)
     n = min(workers(), len(bounds))
     _job, last_workers = job, n
+    # Everything alive now (the inputs the workers inherit) is out of the collector's
+    # reach until the pool is done: no collection here or in a worker walks it again, and
+    # a worker's collections do not write to (and so copy) the pages it shares with us.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(n, initializer=_lower_priority) as pool:
             for result, peak_kib in pool.imap(_run, bounds):
@@ -112,3 +119,4 @@ def map_chunks(
                 yield result
     finally:
         _job = None
+        gc.unfreeze()

@@ -42,3 +42,26 @@ def test_workers_run_below_the_writing_process(monkeypatch):
     assert parallel.last_workers == 2
     assert {nice for part in got for nice in part} == {min(19, mine + parallel.WORKER_NICENESS)}
     assert os.getpriority(os.PRIO_PROCESS, 0) == mine
+
+
+@pytest.mark.slow
+def test_what_workers_inherit_is_frozen_for_the_collector_while_the_pool_runs(monkeypatch):
+    """No collection walks (or, in a worker, copies) the inherited heap; afterwards the
+    parent's objects are collectable again, also when the caller stops early."""
+    import gc
+
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 0)
+    inherited = [object() for _ in range(1000)]  # noqa: F841 - alive across the fork
+    assert gc.get_freeze_count() == 0
+    in_workers, in_parent = [], []
+    for part in parallel.map_chunks(lambda start, stop: [gc.get_freeze_count()], 100, 10):
+        in_workers.extend(part)
+        in_parent.append(gc.get_freeze_count())
+    assert parallel.last_workers == 2
+    assert min(in_workers) > 1000 and min(in_parent) > 1000
+    assert gc.get_freeze_count() == 0
+    stopped = parallel.map_chunks(lambda start, stop: [start], 100, 10)
+    next(stopped)
+    stopped.close()  # the caller gave up: a failed write, say
+    assert gc.get_freeze_count() == 0
