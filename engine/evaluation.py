@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, defer
 from promoflow.engine import rules_engine
 from promoflow.engine.audit import Event, append_encoded, encode_event
 from promoflow.engine.db import driver_rows, reader_url
+from promoflow.engine.facts import Person, prepare_facts
 from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Cycle, Decision, Employee
 from promoflow.engine.packs import pack_by_version
@@ -233,19 +234,9 @@ def decide_and_plan(
         stored = stored_decisions(session, cycle.cycle_id)
         on_chunk([(d, plan(d) if plan else None) for d in stored])
         return
-    from promoflow.engine.facts import prepare_facts
-
     pack = pack_by_version(session, cycle.pack_id, cycle.pack_version)
     grades = pack.grades_for(cycle_kind(cycle.period_id))
-    # Plain rows, not ORM objects: facts read five columns (``EmployeeLike``), and building
-    # 100k identity-mapped objects for that was a measurable part of opening.
-    employees = list(
-        session.execute(
-            select(*_PERSON)
-            .where(Employee.track == cycle.track, Employee.active, Employee.grade.in_(grades))
-            .order_by(Employee.employee_id)
-        )
-    )
+    employees = _people(session, cycle.track, grades)
     if not employees:
         return
     # Workers read their own employees' metrics when there will be workers and another
@@ -267,6 +258,25 @@ def decide_and_plan(
         append_encoded(session, events)
         ids = chunk_ids(session, Decision, cycle.cycle_id, [d[1] for d, _ in pairs])
         on_chunk([(Decided(ids[d[1]], *d[1:]), extra) for d, extra in pairs])
+
+
+def _people(session: Session, track: str, grades) -> list[Person]:
+    """The track's active employees in the given grades, by id, as facts read them.
+
+    Straight from the driver, the date converted by its column type's own processor: the
+    writing process does this before any worker starts, and building 100k ORM objects,
+    then result rows, were each a measurable part of opening.
+    """
+    rows = driver_rows(
+        session,
+        select(*_PERSON)
+        .where(Employee.track == track, Employee.active, Employee.grade.in_(grades))
+        .order_by(Employee.employee_id),
+    )
+    to_date = Employee.grade_since.type._cached_result_processor(session.get_bind().dialect, None)
+    if to_date is None:
+        return [Person._make(row) for row in rows]
+    return [Person(e, t, g, to_date(since), o) for e, t, g, since, o in rows]
 
 
 def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -> dict[str, int]:

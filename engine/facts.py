@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -46,9 +46,9 @@ class EmployeeLike(Protocol):
     org_unit: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """The employee fields facts read, copied once (ORM attribute access is slow at 100k)."""
+class Person(NamedTuple):
+    """The employee fields facts read, copied once (ORM attribute access is slow at 100k;
+    a tuple is built in a quarter of the time a frozen dataclass takes)."""
 
     employee_id: str
     track: str
@@ -343,7 +343,7 @@ def prepare_facts(
     """
     settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
     window = Window.of(period_id, settings.probation_offset)
-    people = [Person.of(e) for e in employees]
+    people = [e if type(e) is Person else Person.of(e) for e in employees]
     tracks = {settings.track} | {p.track for p in people}
     names = settings.fact_names
     inputs = Inputs(
