@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +29,7 @@ from promoflow.engine.cycles import (
     probation_month,
 )
 from promoflow.engine.db import driver_rows, fk_checks_by_index
+from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import (
     Case,
     Cycle,
@@ -41,8 +43,10 @@ from promoflow.engine.notices import (
     prepare,
     queue,
     queue_prepared,
+    row_binder,
     with_case,
 )
+from promoflow.engine.rows import binder
 from promoflow.errors import TransitionError
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -265,10 +269,12 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             _fmt(milestone_time(pack, period, "test_due"), pack),
             guards.pass_mark(stages[0], dict(pack.pass_marks)),
             default_lang(),
+            row_binder(session.get_bind().dialect),
         )
     planner = _CasePlan(cycle.cycle_id, stages, effective_date(period), now, actor, notice)
     have = set(session.scalars(select(Case.employee_id).where(Case.cycle_id == cycle.cycle_id)))
     counts: dict[str, int] = {"cases": 0, "decisions": 0, "notices": 0}
+    bind_case = binder(Case.__table__, _CASE_KEYS, session.get_bind().dialect)
 
     def write_cases(planned: list) -> None:
         """One chunk's cases, transition events and notices (while workers compute on)."""
@@ -282,25 +288,14 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             write_chunk(planned)
 
     def write_chunk(planned: list) -> None:
-        # Core executemany (the ORM splits rows whose NULLs differ), then the ids: RETURNING
-        # over insertmanyvalues is quadratic on SQLite at 100k rows
-        executemany(
-            session,
-            insert(Case.__table__),
-            [
-                {
-                    "cycle_id": cycle.cycle_id,
-                    "employee_id": d.employee_id,
-                    "kind": plan.kind,
-                    "state": plan.state,
-                    "flagged": plan.flagged,
-                    "updated_at": now,
-                    "decision_id": d.id,
-                    "effective_on": plan.effective_on,
-                }
-                for d, plan in planned
-            ],
-        )
+        # bound rows straight to the driver, then the ids: RETURNING over insertmanyvalues
+        # is quadratic on SQLite at 100k rows
+        cid = cycle.cycle_id
+        rows = [
+            bind_case((cid, d.employee_id, p.kind, p.state, p.flagged, now, d.id, p.effective_on))
+            for d, p in planned
+        ]
+        insert_tuples(session, Case.__table__, _CASE_KEYS, rows)
         ids = chunk_ids(session, Case, cycle.cycle_id, [d.employee_id for d, _ in planned])
         events, notices = [], []
         for d, plan in planned:
@@ -319,6 +314,13 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     return counts
 
 
+#: the case columns open writes, in the order of its bound rows
+_CASE_KEYS = (
+    "cycle_id", "employee_id", "kind", "state", "flagged", "updated_at", "decision_id",
+    "effective_on",
+)  # fmt: skip
+
+
 class _TestNotice(NamedTuple):
     """What the written-test notice of a nominee needs besides the decision."""
 
@@ -326,6 +328,7 @@ class _TestNotice(NamedTuple):
     deadline: str
     pass_mark: Any
     lang: str
+    bind: Callable[[dict], tuple]  # the outbox row as the driver receives it
 
 
 class _CasePlan:
@@ -396,7 +399,8 @@ class _CasePlan:
             pass_mark=n.pass_mark,
         )
         outgoing = Outgoing(self.cycle_id, d.employee_id, None, "test", params)
-        return prepare(outgoing, n.lang, self.now, self.actor)
+        key, row, event = prepare(outgoing, n.lang, self.now, self.actor)
+        return key, n.bind(row), event
 
 
 _CycleRef = namedtuple("_CycleRef", "cycle_id")

@@ -10,9 +10,11 @@ Chinese is the default language; ``PROMOFLOW_NOTICE_LANG=en`` switches to Englis
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,9 @@ from sqlalchemy.orm import Session
 from promoflow.engine.audit import Encoded, Event, append_encoded, encode_event
 from promoflow.engine.cases import executemany
 from promoflow.engine.db import driver_cursor
+from promoflow.engine.imports.bulk import insert_tuples
 from promoflow.engine.models import Notice
+from promoflow.engine.rows import binder
 
 TEMPLATES = Path(__file__).parent / "templates" / "notices"
 KINDS = ("test", "interview", "promotion", "demotion", "probation", "dismissal_review", "rating")
@@ -214,10 +218,32 @@ def prepare(n: Outgoing, lang: str, now: datetime, actor: str) -> tuple[str, dic
     return key, row, encode_event(event, plain=True)
 
 
-def with_case(prepared: tuple[str, dict, Encoded], case_id: int) -> tuple[str, dict, Encoded]:
-    """A prepared notice whose case id became known after it was rendered."""
+#: the outbox columns :func:`prepare` fills, in the order of a bound row (:func:`row_binder`)
+ROW_KEYS = (
+    "idempotency_key", "cycle_id", "employee_id", "case_id", "kind", "lang", "recipient",
+    "subject", "body", "params", "state", "attempts", "created_at",
+)  # fmt: skip
+_CASE_AT = ROW_KEYS.index("case_id")
+
+
+def row_binder(dialect) -> Callable[[dict], tuple]:
+    """Turns the row of a prepared notice into the tuple the driver receives, bound as
+    SQLAlchemy would bind it. Pure, for worker processes: a tuple travels back cheaper
+    than a dict of 13 keys, and is written with no per-row work in the writing process."""
+    bind = binder(Notice.__table__, ROW_KEYS, dialect)
+    get = itemgetter(*ROW_KEYS)
+    return lambda row: bind(get(row))
+
+
+def with_case(prepared: tuple[str, Any, Encoded], case_id: int) -> tuple[str, Any, Encoded]:
+    """A prepared notice (row as a dict, or bound) whose case id became known after it was
+    rendered."""
     key, row, event = prepared
-    return key, {**row, "case_id": case_id}, (*event[:6], case_id, *event[7:])
+    if isinstance(row, tuple):
+        row = (*row[:_CASE_AT], case_id, *row[_CASE_AT + 1 :])
+    else:
+        row = {**row, "case_id": case_id}
+    return key, row, (*event[:6], case_id, *event[7:])
 
 
 def _domain() -> str:
@@ -239,8 +265,9 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
     return _insert(session, prepared)
 
 
-def queue_prepared(session: Session, prepared: list[tuple[str, dict, Encoded]]) -> int:
-    """Insert notices rendered by :func:`prepare`, except those queued before."""
+def queue_prepared(session: Session, prepared: list[tuple[str, Any, Encoded]]) -> int:
+    """Insert notices rendered by :func:`prepare` (rows as dicts, or bound by
+    :func:`row_binder`), except those queued before."""
     if not prepared:
         return 0
     existing = _queued(session, [key for key, _row, _event in prepared])
@@ -252,8 +279,12 @@ def queue_prepared(session: Session, prepared: list[tuple[str, dict, Encoded]]) 
     return _insert(session, fresh)
 
 
-def _insert(session: Session, prepared: list[tuple[str, dict, Encoded]]) -> int:
+def _insert(session: Session, prepared: list[tuple[str, Any, Encoded]]) -> int:
     if prepared:
-        executemany(session, insert(Notice.__table__), [row for _key, row, _event in prepared])
+        rows = [row for _key, row, _event in prepared]
+        if isinstance(rows[0], tuple):  # bound by row_binder
+            insert_tuples(session, Notice.__table__, ROW_KEYS, rows)
+        else:
+            executemany(session, insert(Notice.__table__), rows)
         append_encoded(session, [event for _key, _row, event in prepared])
     return len(prepared)

@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from promoflow.engine.mailer import deliver
 from promoflow.engine.models import AuditEvent, Cycle, Employee, Notice
-from promoflow.engine.notices import Outgoing, queue, render
+from promoflow.engine.notices import (
+    Outgoing,
+    prepare,
+    queue,
+    queue_prepared,
+    render,
+    row_binder,
+    with_case,
+)
 from promoflow.settings import SmtpSettings
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)
@@ -111,6 +119,30 @@ def test_queueing_the_same_notice_twice_keeps_one(session):
     session.commit()
     assert session.scalar(select(func.count()).select_from(Notice)) == 1
     assert session.scalar(select(func.count()).where(AuditEvent.kind == "notice")) == 1
+
+
+def _stored(session) -> list[tuple]:
+    columns = [c for c in Notice.__table__.c if c.key != "id"]
+    return [tuple(row) for row in session.execute(select(*columns))]
+
+
+def test_a_notice_bound_in_a_worker_is_stored_as_the_dict_row_would_be(rt):
+    """Opening a cycle binds each notice's row where it is rendered (a worker) and writes
+    the tuple; what lands in the outbox is what the row as a dict stores."""
+    stored = []
+    for bound in (False, True):
+        with rt.sessions() as session, session.begin():
+            if not bound:
+                _seed(session)
+            prepared = prepare(_test_notice(), "zh", NOW, "tester")
+            if bound:
+                key, row, event = prepared
+                prepared = (key, row_binder(session.get_bind().dialect)(row), event)
+            assert queue_prepared(session, [with_case(prepared, None)]) == 1
+            stored.append(_stored(session))
+            session.execute(Notice.__table__.delete())  # the outbox empty again for the next
+    assert stored[0] == stored[1] and len(stored[0]) == 1
+    assert stored[0][0][Notice.__table__.c.keys().index("params") - 1]["name"] == "张三"
 
 
 def test_delivery_sends_each_pending_notice_once_and_never_again(rt, smtp):
