@@ -78,7 +78,11 @@ def evaluate_facts(
 def _typed(pack: Pack, employee_id: str, facts: Mapping[str, object]) -> Mapping[str, object]:
     """Facts as the rules compare them: stored strings ("79.5", "3", "true") become exact
     Decimals, ints and bools, so a decision's stored facts can be evaluated again."""
-    if not any(isinstance(facts.get(name), str) for name in pack.facts):
+    get = facts.get
+    for name in pack.facts:  # a plain loop: this runs once per employee of every cycle
+        if isinstance(get(name), str):
+            break
+    else:
         return facts
     out = dict(facts)
     for name, spec in pack.facts.items():
