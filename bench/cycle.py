@@ -158,9 +158,9 @@ def _measure(rt: Runtime, n: int, db: str, folder: Path, profile: str | None, re
     # copies of the imported database for the repeated open/floor pairs (SQLite files)
     copies = [_sqlite_copy(rt, folder / f"repeat-{i}.db") for i in range(1, repeat)]
 
-    # The floor before the open: it only reads what was imported. Measured right after the
-    # open in the same process it cost 0.3-0.9 s more (1.9-2.4 s against 1.5 s, CPU time
-    # alike: the process's first big job after the open's), which flattered engine/floor.
+    # The floor before the open: it only reads what was imported. Run right after the open
+    # in the same process it took 1.9 s where the next run took 1.5-1.6 s (CPU time alike),
+    # which flattered engine/floor.
     floor = clock.time("floor_open", lambda: floor_open(rt.engine, PERIOD))
 
     breakdown = None
