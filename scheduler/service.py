@@ -1,11 +1,15 @@
 """``promoflow scheduler start``: the long-running service, on APScheduler 3.
 
 APScheduler is the alarm clock; the ``milestone_firings`` table is the truth. The service
-keeps one date job per upcoming milestone in APScheduler's SQLAlchemyJobStore (table
-``apscheduler_jobs`` in the project database), plus an hourly re-plan (new cycles, pack
-changes) and a retry job after a failure. Every job does the same thing: one run-due pass
-at the current time (:func:`promoflow.scheduler.firing.run_due`), which fires whatever is
-due, oldest first, exactly once. So a restart catches up on everything missed while down
+keeps one date job per upcoming milestone in a job store of its own, in memory, plus an
+hourly re-plan (new cycles, pack changes) and a retry job after a failure. The jobs are
+worked out from the calendars at every start, so nothing is lost with the process; and a
+job store shared between services, as APScheduler 3 warns, is not safe: when two
+schedulers ran the same one-off job, the second's ``remove_job`` raised JobLookupError
+and killed its scheduling thread, so that service never woke again. Every job does the
+same thing: one run-due pass at the current time
+(:func:`promoflow.scheduler.firing.run_due`), which fires whatever is due, oldest first,
+exactly once. So a restart catches up on everything missed while down
 (a pass runs at start-up), and a late or duplicated wake-up is harmless.
 
 Stopping: SIGTERM or SIGINT ends the service after the firing in progress (each firing is
@@ -28,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import make_url
 
@@ -39,7 +43,6 @@ from promoflow.scheduler.firing import Action, RunReport, backoff, run_due
 
 log = logging.getLogger("promoflow.scheduler")
 
-JOB_TABLE = "apscheduler_jobs"
 MILESTONE_JOB = "milestone:"
 #: date jobs cover this far ahead; the hourly re-plan extends them
 HORIZON = timedelta(days=40)
@@ -55,7 +58,7 @@ class SchedulerBusy(PromoflowError):
 
 
 def wake(reason: str) -> None:
-    """What every stored job calls (by reference): one pass in this process's service."""
+    """What every job calls: one pass in this process's service."""
     if _active is not None:
         _active.tick(reason)
 
@@ -144,7 +147,7 @@ class SchedulerService:
         self.lock.acquire()
         _active = self
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.rt.engine, tablename=JOB_TABLE)},
+            jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=self.rt.tz,

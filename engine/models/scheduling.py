@@ -2,15 +2,15 @@
 
 One row per (track, period, milestone). A row is written when a firing succeeds
 (``status = fired``) or fails (``status = failed``, with the error and when to retry); the
-unique key is the last line of defence against a double firing. ``apscheduler_jobs`` is
-APScheduler's own job store, declared here so the migrations create it like every table.
+unique key is the last line of defence against a double firing. (APScheduler keeps its
+jobs in each service's memory: migration 0003 dropped the ``apscheduler_jobs`` table.)
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Float, LargeBinary, String, Table, Text, Unicode, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from promoflow.engine.models.base import Base
@@ -40,13 +40,3 @@ class MilestoneFiring(Base):
     #: who fired it: ``scheduler`` plus host and process id
     fired_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
-
-
-#: APScheduler 3's SQLAlchemyJobStore table, same columns as the library creates.
-apscheduler_jobs = Table(
-    "apscheduler_jobs",
-    Base.metadata,
-    Column("id", Unicode(191), primary_key=True),
-    Column("next_run_time", Float(25), index=True),
-    Column("job_state", LargeBinary, nullable=False),
-)
