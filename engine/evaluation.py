@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from promoflow.engine import rules_engine
-from promoflow.engine.audit import Event, append_encoded, encode_event
+from promoflow.engine.audit import Encoded, EventEncoder, append_encoded
 from promoflow.engine.db import driver_rows, reader_url
 from promoflow.engine.facts import Person, prepare_facts
 from promoflow.engine.imports.bulk import insert_tuples
@@ -105,16 +105,13 @@ def _typed(pack: Pack, employee_id: str, facts: Mapping[str, object]) -> Mapping
     return out
 
 
-def _event(cycle_id: str, result: DecisionResult, actor: str, now: datetime) -> Event:
-    return Event(
-        kind="decision",
-        actor=actor,
-        at=now,
-        subject=result.rule,
-        employee_id=result.employee_id,
-        cycle_id=cycle_id,
-        before={"grade": result.from_grade},
-        after={
+def _event(encode: EventEncoder, result: DecisionResult) -> Encoded:
+    """The decision's audit event, encoded."""
+    return encode(
+        result.rule,
+        result.employee_id,
+        {"grade": result.from_grade},
+        {
             "outcome": result.outcome,
             "to_grade": result.to_grade,
             "rule": result.rule,
@@ -125,7 +122,7 @@ def _event(cycle_id: str, result: DecisionResult, actor: str, now: datetime) -> 
             # the facts read, in the hash chain: an edited fact is caught by replay
             "facts": result.facts,
         },
-        reason=" / ".join(result.reasons_zh + result.reasons_en),
+        " / ".join(result.reasons_zh + result.reasons_en),
     )
 
 
@@ -338,9 +335,10 @@ class _ChunkJob:
         del facts
         rows, events, pairs = [], [], []
         plan = self.plan
+        encode = EventEncoder("decision", self.actor, self.now, self.cycle_id)
         for r in results.values():
             rows.append(self.bind(_values(self.cycle_id, r, self.now)))
-            events.append(encode_event(_event(self.cycle_id, r, self.actor, self.now), plain=True))
+            events.append(_event(encode, r))
             missing = r.missing_inputs or r.missing
             d = Decided(
                 0,

@@ -334,7 +334,7 @@ class _TestNotice(NamedTuple):
 class _CasePlan:
     """How a decision's case opens (pure, picklable result): kind, state reached, steps."""
 
-    __slots__ = ("actor", "cycle_id", "effective_on", "notice", "now", "stages")
+    __slots__ = ("_paths", "actor", "cycle_id", "effective_on", "notice", "now", "stages")
 
     def __init__(
         self,
@@ -347,11 +347,37 @@ class _CasePlan:
     ):
         self.cycle_id, self.stages, self.effective_on = cycle_id, stages, effective_on
         self.now, self.actor, self.notice = now, actor, notice
+        #: per case kind: (state reached, triggers, steps encoded, whether notified)
+        self._paths: dict[str, tuple] = {}
 
     def __call__(self, d) -> tuple:
         """The :data:`OpenedCase` fields as a plain tuple (it travels back from a worker,
         and a namedtuple pickles 15x slower)."""
         kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
+        path = self._paths.get(kind)
+        if path is None:
+            path = self._paths[kind] = self._path(kind)
+        state, triggers, steps, notify = path
+        # one event per step; only the employee and the rule vary between cases, the
+        # rest (checked and encoded once per kind) is shared
+        kind_, actor, at, cid = "case_transition", self.actor, self.now, self.cycle_id
+        events = [
+            (kind_, actor, at, trig, d.employee_id, cid, None, before, after, d.rule)
+            for trig, before, after in steps
+        ]
+        return (
+            kind,
+            state,
+            _initial_flag(kind, d),
+            self.effective_on if d.outcome in ("promoted", "demoted") else None,
+            triggers,
+            events,
+            self._test_notice(d) if notify and self.notice else None,
+        )
+
+    def _path(self, kind: str) -> tuple:
+        """The state a new case of ``kind`` reaches and its steps, each step's audit event
+        payloads encoded (and the event checked) once: (trigger, before, after)."""
         spec = spec_for(kind, self.stages)
         path = [("open", None, spec.initial)]
         state = spec.initial
@@ -360,32 +386,22 @@ class _CasePlan:
             trig = f"notify_{stage_short(self.stages[0])}"
             state = fire(spec, state, trig)
             path.append((trig, spec.initial, state))
-        events = [
-            encode_event(
+        steps = []
+        for trig, before, after in path:
+            e = encode_event(
                 Event(
                     kind="case_transition",
                     actor=self.actor,
                     at=self.now,
                     subject=trig,
-                    employee_id=d.employee_id,
                     cycle_id=self.cycle_id,
                     before={"state": before} if before else None,
                     after={"state": after, "trigger": trig},
-                    reason=d.rule,
                 ),
                 plain=True,
             )
-            for trig, before, after in path
-        ]
-        return (
-            kind,
-            state,
-            _initial_flag(kind, d),
-            self.effective_on if d.outcome in ("promoted", "demoted") else None,
-            tuple(t for t, _b, _a in path),
-            events,
-            self._test_notice(d) if notify and self.notice else None,
-        )
+            steps.append((e[3], e[7], e[8]))
+        return state, tuple(t for t, _b, _a in path), steps, notify
 
     def _test_notice(self, d):
         """The written-test notice, rendered (its case id is filled in when written)."""

@@ -404,3 +404,31 @@ def test_a_long_subject_is_shortened_to_fit_and_still_verifies(rt):
         subject = s.get(AuditEvent, 1).subject
     assert len(subject) == 200 and subject.endswith("…")
     assert verify(rt).ok
+
+
+def test_bulk_appended_texts_of_every_shape_verify(rt):
+    """The bulk append assembles each event's canonical form itself, quoting repeated
+    texts from memory: quotes, backslashes, control characters, CJK, short and long
+    reasons, and absent fields must hash exactly as verify re-reads them."""
+    awkward = ['"quoted"', "back\\slash", "tab\tnew\nline\x01", "晋升 ≥ 80", "", None]
+    events = [
+        Event(
+            kind=("decision", "case_transition", 'k"ind')[i % 3],
+            actor=("system", 'HR "Li"')[i % 2],
+            at=T0 + timedelta(seconds=i % 4),
+            subject=awkward[i % 6],
+            employee_id=awkward[(i + 1) % 6],
+            cycle_id=awkward[(i + 2) % 6],
+            case_id=None if i % 5 else i,
+            after={"text": awkward[i % 5]},
+            reason=(awkward[i % 6] or "") * (1 if i % 2 else 40) or None,
+        )
+        for i in range(60)
+    ]
+    with rt.sessions() as s, s.begin():
+        assert record_many(s, events, plain=True) == 60
+    report = verify(rt)
+    assert report.ok and report.events == 60
+    with rt.sessions() as s:
+        rows = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert all(row.hash == event_hash(row.__dict__) for row in rows)

@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoflow.engine.audit import Event, _jsonable, encode_event, json_text
+from promoflow.engine.audit import Event, EventEncoder, _jsonable, encode_event, json_text
 from promoflow.engine.json_text import column_text
 
 texts = st.text()  # quotes, backslashes, control characters, surrogate-free unicode, CJK
@@ -80,3 +81,43 @@ def test_a_plain_event_holding_other_values_still_takes_the_full_walk():
     }
     bare = encode_event(Event(kind="k", actor="a", at=at, before=5), plain=True)
     assert bare[7] == '{"value":5}'
+
+
+maybe_text = st.none() | texts
+
+
+@given(
+    subject=maybe_text,
+    employee_id=st.none() | st.text(max_size=64),
+    case_id=st.none() | st.integers(-(2**62), 2**62),
+    before=plain_payloads | st.none(),
+    after=plain_payloads | st.none(),
+    reason=maybe_text,
+)
+def test_the_bulk_event_encoder_encodes_exactly_as_encode_event(
+    subject, employee_id, case_id, before, after, reason
+):
+    """EventEncoder checks the shared fields once; what it returns must not differ."""
+    at = datetime(2026, 10, 8, 9, tzinfo=timezone(timedelta(hours=8)))
+    fields = dict(subject=subject, employee_id=employee_id, before=before, after=after)
+    expected = encode_event(
+        Event(kind="decision", actor="bench", at=at, cycle_id="sales-2026Q3", case_id=case_id,
+              reason=reason, **fields),
+        plain=True,
+    )  # fmt: skip
+    encode = EventEncoder("decision", "bench", at, "sales-2026Q3")
+    assert encode(**fields, reason=reason, case_id=case_id) == expected
+
+
+def test_the_bulk_event_encoder_refuses_what_encode_event_refuses():
+    at = datetime(2026, 10, 8, 9, tzinfo=UTC)
+    with pytest.raises(ValueError, match="aware datetime"):
+        EventEncoder("decision", "bench", at.replace(tzinfo=None), "sales-2026Q3")
+    with pytest.raises(ValueError, match="actor"):
+        EventEncoder("decision", " ", at, "sales-2026Q3")
+    with pytest.raises(ValueError, match="cycle_id"):
+        EventEncoder("decision", "bench", at, "c" * 65)
+    encode = EventEncoder("decision", "bench", at, "sales-2026Q3")
+    with pytest.raises(ValueError, match="employee_id"):
+        encode("rule", "E" * 65, None, None)
+    assert encode("通知" * 150, "E1", None, None)[3] == "通知" * 99 + "通" + "…"
