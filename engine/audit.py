@@ -20,7 +20,7 @@ import hmac
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -153,15 +153,16 @@ def canonical_text(
     after: str | None,
     reason: str | None,
     prev_hash: str,
+    quote: Callable[[str | None], str] | None = None,
 ) -> str:
     """What an event's hash covers: its fields as one sorted, compact JSON object.
 
     ``at`` is the UTC ISO time; ``before``/``after`` the stored JSON text. Assembled from
-    parts so a bulk write encodes each payload once, for the hash and the row alike.
-    :func:`append_encoded` assembles the same text inline (its repeated texts quoted from
-    memory); ``audit verify`` recomputes every stored hash through this function.
+    parts so a bulk write encodes each payload once, for the hash and the row alike;
+    ``quote`` (by default ``_str``; a bulk append passes a memory of it) writes each
+    text as a JSON string.
     """
-    s, n = _str, _int
+    s, n = quote or _str, _int
     return (
         f'{{"actor":{s(actor)},"after":{after or "null"},"at":{s(at)},'
         f'"before":{before or "null"},"case_id":{n(case_id)},"cycle_id":{s(cycle_id)},'
@@ -175,10 +176,13 @@ def _str(value: str | None) -> str:
 
 
 class _Quoted(dict):
-    """``_str`` of each text asked for, remembered (one bulk append: bounded by its size)."""
+    """``_str`` of each text asked for, short ones remembered (within one bulk append):
+    kinds, actors, times, cycles, rules and triggers repeat; reasons and hashes do not."""
 
     def __missing__(self, value: str | None) -> str:
-        quoted = self[value] = _str(value)
+        quoted = _str(value)
+        if value is None or len(value) < 64:
+            self[value] = quoted
         return quoted
 
 
@@ -461,7 +465,7 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
     rows = []
     times: dict[datetime, tuple[str, datetime | str]] = {}  # bulk events share a few times
     sha256 = hashlib.sha256
-    q, n = _Quoted(), _int  # kinds, actors, cycles, rules and triggers repeat: quoted once
+    quote = _Quoted().__getitem__  # kinds, actors, cycles, rules, triggers: quoted once
     for kind, actor, at, subject, employee_id, cycle_id, case_id, before, after, reason in encoded:
         seq += 1
         if at not in times:
@@ -470,14 +474,12 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
             times[at] = (utc.isoformat(), stored)
         at_iso, at_stored = times[at]
         link = prev
-        why = q[reason] if reason is None or len(reason) < 80 else _QUOTE(reason)
-        # canonical_text, with the repeated texts quoted from memory
         prev = sha256(
-            f'{{"actor":{q[actor]},"after":{after or "null"},"at":{q[at_iso]},'
-            f'"before":{before or "null"},"case_id":{n(case_id)},"cycle_id":{q[cycle_id]},'
-            f'"employee_id":{q[employee_id]},"kind":{q[kind]},"prev_hash":"{link}",'
-            f'"reason":{why},"seq":{seq},"subject":{q[subject]}}}'.encode()
-        ).hexdigest()
+            canonical_text(
+                seq, at_iso, actor, kind, subject, employee_id, cycle_id, case_id,
+                before, after, reason, link, quote,
+            ).encode()
+        ).hexdigest()  # fmt: skip
         rows.append(
             (
                 seq, at_stored, actor, kind, subject, employee_id, cycle_id, case_id,
