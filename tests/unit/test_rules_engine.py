@@ -336,3 +336,40 @@ def test_tiny_and_whole_values_encode_without_building_huge_fractions():
     with pytest.raises(rules_engine.EngineError):
         rules_engine.encode(int(rules_engine.LIMIT) + 1)
     assert rules_engine.encode(int(rules_engine.LIMIT)) == 2 * 10**6 * int(rules_engine.LIMIT)
+
+
+def test_each_call_ends_its_session_so_calls_beyond_the_session_limit_all_evaluate():
+    # one session per call (not per employee): were it left live, call 1,025 would raise
+    # MemoryError (at most 1,024 live sessions per ruleset)
+    pack = load_pack_text(CONFLICT.replace("id: conflict", "id: sessions"), "sessions.yaml")
+    for i in range(1100):
+        score = D(79) + D(i % 3)  # 79, 80, 81: unknown, then holds twice
+        found = rules_engine.verdicts(pack, "quarter", [(f"E{i}", "B", {"score_q": score})])
+        assert found == {f"E{i}": plain_verdict(pack.rules_for("quarter", "B"), {"score_q": score})}
+
+
+def test_a_call_that_fails_halfway_ends_its_session_too():
+    pack = load_pack_text(CONFLICT.replace("id: conflict", "id: failing"), "failing.yaml")
+    good = ("E1", "B", {"score_q": D(90), "attainment_q": D("0.9")})
+    for _ in range(1100):
+        with pytest.raises(rules_engine.EngineError, match="employee E2, fact score_q"):
+            rules_engine.verdicts(pack, "quarter", [good, ("E2", "B", {"score_q": D("NaN")})])
+    assert rules_engine.verdicts(pack, "quarter", [good]) == {"E1": Verdict("holds", "c.up")}
+
+
+def test_employees_sharing_a_session_do_not_see_each_other():
+    # the same facts but for the missing attainment, one after the other in one session:
+    # each verdict is the one that employee gets alone
+    pack = load_pack_text(CONFLICT.replace("id: conflict", "id: apart"), "apart.yaml")
+    cases = [
+        ("E1", "B", {"score_q": D(90), "attainment_q": D("0.5")}),
+        ("E2", "B", {"score_q": D(90)}),
+        ("E3", "B", {"score_q": D(90), "attainment_q": D("0.9")}),
+        ("E4", "B", {"score_q": D(90), "attainment_q": D("0.5")}),
+    ]
+    together = rules_engine.verdicts(pack, "quarter", cases)
+    alone = {e: rules_engine.verdicts(pack, "quarter", [(e, g, f)])[e] for e, g, f in cases}
+    assert together == alone
+    assert together["E1"] == Verdict("holds", "c.down", "c.up")
+    assert together["E2"].status == "unknown"
+    assert together["E3"] == Verdict("holds", "c.up")
