@@ -244,7 +244,10 @@ def decide_and_plan(
     # process can read the database while this one writes (the read is the largest part
     # of the work that otherwise runs before any worker starts).
     source = reader_url(session.get_bind()) if will_fork(len(employees)) else None
-    prepared = prepare_facts(session, pack, cycle.period_id, employees, metrics_from=source)
+    kind = cycle_kind(cycle.period_id)
+    prepared = prepare_facts(
+        session, pack, cycle.period_id, employees, metrics_from=source, only=pack.facts_read(kind)
+    )
     # A streaming read (yield_per) changes the session's connection in place; on PostgreSQL
     # every later statement would become a server-side cursor, which cannot INSERT.
     session.connection().execution_options(yield_per=None, stream_results=False)

@@ -19,7 +19,7 @@ employees is a handful of queries. The arithmetic is :mod:`promoflow.engine.fact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -333,19 +333,24 @@ def prepare_facts(
     composites: Mapping[str, Mapping[str, Decimal]] | None = None,
     low_score: Decimal | None = None,
     metrics_from: str | None = None,
+    only: Collection[str] | None = None,
 ) -> PreparedFacts:
     """Load what the facts of ``employees`` read (see :func:`build_facts`).
 
     With ``metrics_from`` (a database URL) the metrics are not loaded here: worker
     processes read their own employees' (:meth:`PreparedFacts.values_for`), so the
     largest read of opening a cycle runs in parallel instead of before everything else;
-    on PostgreSQL they read in the snapshot of ``session``'s transaction.
+    on PostgreSQL they read in the snapshot of ``session``'s transaction. With ``only``,
+    just those of the pack's facts are computed (what a cycle's rules read), and the
+    inputs of no other fact are loaded.
     """
     settings = Settings.from_pack(pack, composites=composites, low_score=low_score)
     window = Window.of(period_id, settings.probation_offset)
     people = [e if type(e) is Person else Person.of(e) for e in employees]
     tracks = {settings.track} | {p.track for p in people}
     names = settings.fact_names
+    if only is not None:
+        names = tuple(name for name in names if name in only)
     inputs = Inputs(
         settings=settings,
         window=window,

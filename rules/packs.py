@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from promoflow.errors import PackError, Problem
 from promoflow.rules import schema
-from promoflow.rules.conditions import Node
+from promoflow.rules.conditions import Node, facts_of
 from promoflow.rules.validate import Checked, check
 
 PACK_DIR = Path(__file__).parent / "packs"
@@ -141,6 +141,22 @@ class Pack:
                 if r.cycle == cycle_kind and (grade is None or grade in r.grades)
             ]
             found = self.memo[key] = tuple(sorted(chosen, key=lambda r: r.priority))
+        return found
+
+    def facts_read(self, cycle_kind: str) -> frozenset[str]:
+        """Every fact a cycle of this kind can read: its rules' conditions, and the vacancy
+        fact where a promotion of this kind into another position needs a vacancy.
+
+        A cycle computes only these (the sales pack's quarterly rules read five of its
+        eight facts); a decision never reads another.
+        """
+        key = ("facts_read", cycle_kind)
+        found = self.memo.get(key)
+        if found is None:
+            names = {name for rule in self.rules_for(cycle_kind) for name in facts_of(rule.node)}
+            if self.vacancy is not None and cycle_kind in self.vacancy.cycles:
+                names.add(self.vacancy.fact)
+            found = self.memo[key] = frozenset(names)
         return found
 
     def index(self, grade: str) -> int:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import event, insert, select
 
-from promoflow.engine.facts import build_facts
+from promoflow.engine.facts import build_facts, prepare_facts
 from promoflow.engine.models import Cycle, Decision, Employee, Metric, Period, Vacancy
 from promoflow.rules.packs import bundled_packs
 from promoflow.rules.periods import parse_period
@@ -121,6 +121,23 @@ def test_sales_quarter_facts_read_quarter_rows_and_monthly_means_exactly(session
     assert two["missing_for"]["score_prev_q"] == ["2026Q2 score"]
     assert two["missing_for"]["attainment_prev_q"] == ["2026Q2 sales_actual", "2026Q2 sales_target"]
     assert two["missing"] == ["2026Q2 score", "2026Q2 sales_actual", "2026Q2 sales_target"]
+
+
+def test_only_the_facts_asked_for_are_computed_and_their_values_are_the_same(session):
+    emps = _employees(session, [("E1", "sales", "S5", date(2026, 6, 30))], org_unit=None)
+    _metrics(session, [*_quarter("E1", "2026Q3", "85", "9", "10")])
+    every = build_facts(session, SALES, "2026Q3", emps)["E1"]
+    only = {"score_q", "attainment_q", "score_prev_q"}
+    prepared = prepare_facts(session, SALES, "2026Q3", emps, only=only)
+    some = prepared.facts(0)
+    assert {
+        k for k in some if k not in ("employee_id", "grade", "period", "missing", "missing_for")
+    } == only
+    assert all(some[name] == every[name] for name in only)
+    # the missing inputs are those of the facts computed: no org unit is needed for them
+    assert "E1 org_unit" in every["missing"]
+    assert some["missing"] == ["2026Q2 score"]
+    assert some["missing_for"] == {"score_prev_q": ["2026Q2 score"]}
 
 
 def test_sales_zero_target_and_absent_month_are_named_not_defaulted(session):

@@ -140,3 +140,17 @@ def test_every_problem_is_reported_not_just_the_first():
         .replace("{grades: S10..S13, cycle: half}", "{grades: S11..S13, cycle: half}")
     )
     assert len(problems_of(text)) >= 3
+
+
+def test_a_cycle_kind_reads_only_its_rules_facts_and_the_vacancy_fact_where_it_applies():
+    packs = bundled_packs()
+    sales = packs["sales"]
+    quarter = {"months_in_grade", "score_q", "attainment_q", "score_prev_q", "attainment_prev_q"}
+    assert sales.facts_read("quarter") == quarter
+    # half-yearly promotions into another position need a vacancy (S12 → S13)
+    assert sales.facts_read("half") == {
+        "months_in_grade", "score_q", "score_prev_q", "attainment_half", "vacancies_up",
+    }  # fmt: skip
+    for pack in packs.values():
+        for kind in pack.cycle_kinds:
+            assert pack.facts_read(kind) <= set(pack.facts), (pack.id, kind)
