@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
-from promoflow.engine.db import driver_cursor, is_sqlite
+from promoflow.engine.db import driver_cursor, is_sqlite, sqlite_insert_rows
 from promoflow.engine.json_text import ReprFloat, plain_sorted_text, sorted_text
 from promoflow.engine.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
@@ -110,6 +110,8 @@ def _insert_sql(sqlite: bool) -> str:
 
 
 _INSERT_SQL = {True: _insert_sql(True), False: _insert_sql(False)}
+#: the bulk INSERT on SQLite, up to its VALUES (:func:`promoflow.engine.db.sqlite_insert_rows`)
+_INSERT_HEAD = _INSERT_SQL[True].partition(" VALUES ")[0] + " VALUES"
 
 #: the audit table without column types: bulk writes and verification skip per-row
 #: type processing and see exactly the JSON text stored (what the hash covers)
@@ -327,8 +329,11 @@ def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists:
 def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
     """Straight to the driver (COPY on PostgreSQL): 100k events must not wait on binding."""
     with driver_cursor(session) as cursor:
-        if sqlite or len(rows) < 50:
-            cursor.executemany(_INSERT_SQL[sqlite], rows)
+        if sqlite:
+            sqlite_insert_rows(cursor, _INSERT_HEAD, len(_COLUMNS), rows)
+            return
+        if len(rows) < 50:
+            cursor.executemany(_INSERT_SQL[False], rows)
             return
         names = ", ".join(f'"{c}"' for c in _COLUMNS)
         with cursor.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:

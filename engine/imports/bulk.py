@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from promoflow.engine.db import driver_cursor, is_sqlite
+from promoflow.engine.db import driver_cursor, is_sqlite, sqlite_insert_rows
 
 #: below this many rows PostgreSQL gets executemany rather than COPY
 _COPY_FROM = 50
@@ -61,8 +61,7 @@ def insert_tuples(session: Session, table: Table, keys: Sequence[str], rows: lis
     columns = ", ".join(preparer.quote(table.c[k].name) for k in keys)
     with driver_cursor(session) as cursor:
         if is_sqlite(session):
-            marks = ", ".join("?" * len(keys))
-            cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
+            sqlite_insert_rows(cursor, f"INSERT INTO {name} ({columns}) VALUES", len(keys), rows)
         elif len(rows) < _COPY_FROM:
             marks = ", ".join(["%s"] * len(keys))
             cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
