@@ -72,8 +72,9 @@ def load_metrics(
     connection = session.connection()
     if convert is not _same:
         convert = _remembered(convert)
-    keys: dict[tuple[str, str], tuple[str, str]] = {}
+    keys = {p: {m: (p, m) for m in metrics} for p in period_ids}
     out: dict[str, dict[tuple[str, str], Decimal]] = {}
+    last, held = None, None
     for statement in statements:
         # options on the statement, not the connection: they must not outlive this read
         if id_range is None:  # the whole table, in batches (server-side on PostgreSQL)
@@ -83,12 +84,15 @@ def load_metrics(
             batches = (driver_rows(session, statement),)
         for batch in batches:
             for employee_id, period_id, metric, raw in batch:
-                if employee_id in wanted:
-                    key = (period_id, metric)
+                # an employee's rows come one after another from the index (a chunk's
+                # read): look the employee up once, not once per row
+                if employee_id != last:
+                    last = employee_id
                     held = out.get(employee_id)
-                    if held is None:
+                    if held is None and employee_id in wanted:
                         held = out[employee_id] = {}
-                    held[keys.setdefault(key, key)] = convert(raw)
+                if held is not None:
+                    held[keys[period_id][metric]] = convert(raw)
     return out
 
 
