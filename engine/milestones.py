@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import Event, append_encoded, encode_event
+from promoflow.engine.audit import Event, EventEncoder, append_encoded, encode_event
 from promoflow.engine.cases import CaseRef, Moves, executemany, load_refs
 from promoflow.engine.cycles import (
     EFFECTIVE,
@@ -334,7 +334,9 @@ class _TestNotice(NamedTuple):
 class _CasePlan:
     """How a decision's case opens (pure, picklable result): kind, state reached, steps."""
 
-    __slots__ = ("_paths", "actor", "cycle_id", "effective_on", "notice", "now", "stages")
+    __slots__ = (
+        "_notice_event", "_paths", "actor", "cycle_id", "effective_on", "notice", "now", "stages",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -349,6 +351,7 @@ class _CasePlan:
         self.now, self.actor, self.notice = now, actor, notice
         #: per case kind: (state reached, triggers, steps encoded, whether notified)
         self._paths: dict[str, tuple] = {}
+        self._notice_event = EventEncoder("notice", actor, now, cycle_id) if notice else None
 
     def __call__(self, d) -> tuple:
         """The :data:`OpenedCase` fields as a plain tuple (it travels back from a worker,
@@ -415,7 +418,7 @@ class _CasePlan:
             pass_mark=n.pass_mark,
         )
         outgoing = Outgoing(self.cycle_id, d.employee_id, None, "test", params)
-        key, row, event = prepare(outgoing, n.lang, self.now, self.actor)
+        key, row, event = prepare(outgoing, n.lang, self.now, self.actor, self._notice_event)
         return key, n.bind(row), event
 
 

@@ -57,3 +57,22 @@ def test_a_missing_field_still_fails_loudly(kind):
     params = {k: v for k, v in PARAMS.items() if k != "from_grade"}
     with pytest.raises(UndefinedError):
         render(kind, "zh", params)
+
+
+def test_a_prepared_notice_encodes_its_event_alike_with_a_milestone_encoder():
+    from datetime import datetime, timedelta, timezone
+
+    from promoflow.engine.audit import EventEncoder
+    from promoflow.engine.notices import Outgoing, prepare
+
+    now = datetime(2026, 10, 8, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    params = {"cycle_id": "sales-2026Q3", "employee_id": "E1", "name": '吕佳 "q" \\ x',
+              "from_grade": "S5", "to_grade": "S6", "deadline": "2026-10-11 18:00",
+              "pass_mark": "60"}  # fmt: skip
+    encode = EventEncoder("notice", "bench", now, "sales-2026Q3")
+    for case_id in (None, 7):
+        n = Outgoing("sales-2026Q3", "E1", case_id, "test", params)
+        assert prepare(n, "zh", now, "bench", encode) == prepare(n, "zh", now, "bench")
+    other = Outgoing("sales-2026Q4", "E1", None, "test", params)
+    with pytest.raises(ValueError, match="another cycle"):
+        prepare(other, "zh", now, "bench", encode)
