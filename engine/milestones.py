@@ -298,10 +298,10 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
         insert_tuples(session, Case.__table__, _CASE_KEYS, rows)
         ids = chunk_ids(session, Case, cycle.cycle_id, [d.employee_id for d, _ in planned])
         events, notices = [], []
+        transitions = planner.events
         for d, plan in planned:
-            case_id = ids[d.employee_id]
-            for e in plan.events:
-                events.append((*e[:6], case_id, *e[7:]))  # the case id, known only now
+            case_id = ids[d.employee_id]  # known only now
+            events += transitions(plan.kind, d.employee_id, d.rule, case_id)
             for trigger in plan.triggers:
                 counts[trigger] = counts.get(trigger, 0) + 1
             if plan.notice is not None:
@@ -355,28 +355,33 @@ class _CasePlan:
 
     def __call__(self, d) -> tuple:
         """The :data:`OpenedCase` fields as a plain tuple (it travels back from a worker,
-        and a namedtuple pickles 15x slower)."""
+        and a namedtuple pickles 15x slower). Its transition events are not in it: they
+        differ between cases only in employee, rule and case id (:meth:`events`)."""
         kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
-        path = self._paths.get(kind)
-        if path is None:
-            path = self._paths[kind] = self._path(kind)
-        state, triggers, steps, notify = path
-        # one event per step; only the employee and the rule vary between cases, the
-        # rest (checked and encoded once per kind) is shared
-        kind_, actor, at, cid = "case_transition", self.actor, self.now, self.cycle_id
-        events = [
-            (kind_, actor, at, trig, d.employee_id, cid, None, before, after, d.rule)
-            for trig, before, after in steps
-        ]
+        state, triggers, _steps, notify = self._path_of(kind)
         return (
             kind,
             state,
             _initial_flag(kind, d),
             self.effective_on if d.outcome in ("promoted", "demoted") else None,
             triggers,
-            events,
             self._test_notice(d) if notify and self.notice else None,
         )
+
+    def events(self, kind: str, employee_id: str, rule: str | None, case_id: int) -> list:
+        """A new case's ``case_transition`` events, encoded: one per step, the payloads
+        (checked and encoded once per kind) shared between cases."""
+        kind_, actor, at, cid = "case_transition", self.actor, self.now, self.cycle_id
+        return [
+            (kind_, actor, at, trig, employee_id, cid, case_id, before, after, rule)
+            for trig, before, after in self._path_of(kind)[2]
+        ]
+
+    def _path_of(self, kind: str) -> tuple:
+        path = self._paths.get(kind)
+        if path is None:
+            path = self._paths[kind] = self._path(kind)
+        return path
 
     def _path(self, kind: str) -> tuple:
         """The state a new case of ``kind`` reaches and its steps, each step's audit event
@@ -425,7 +430,7 @@ class _CasePlan:
 _CycleRef = namedtuple("_CycleRef", "cycle_id")
 _NameRef = namedtuple("_NameRef", "name")
 OpenedCase = namedtuple(
-    "OpenedCase", "kind state flagged effective_on triggers events notice", module=__name__
+    "OpenedCase", "kind state flagged effective_on triggers notice", module=__name__
 )
 
 
