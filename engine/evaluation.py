@@ -236,15 +236,14 @@ def decide_and_plan(
         on_chunk([(d, plan(d) if plan else None) for d in stored])
         return
     pack = pack_by_version(session, cycle.pack_id, cycle.pack_version)
-    grades = pack.grades_for(cycle_kind(cycle.period_id))
-    employees = _people(session, cycle.track, grades)
+    kind = cycle_kind(cycle.period_id)
+    employees = _people(session, cycle.track, pack.grades_for(kind))
     if not employees:
         return
     # Workers read their own employees' metrics when there will be workers and another
     # process can read the database while this one writes (the read is the largest part
     # of the work that otherwise runs before any worker starts).
     source = reader_url(session.get_bind()) if will_fork(len(employees)) else None
-    kind = cycle_kind(cycle.period_id)
     prepared = prepare_facts(
         session, pack, cycle.period_id, employees, metrics_from=source, only=pack.facts_read(kind)
     )

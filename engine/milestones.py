@@ -248,9 +248,9 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     """Decide (RULES engineer's evaluation), open one case per decision, send test notices.
 
     Each case is planned beside its decision (:class:`_CasePlan`, in the worker processes
-    on large cycles): inserted directly in its final state, with one ``case_transition``
-    event per step taken and its written-test notice rendered, all encoded there and
-    written here once the case ids are known.
+    on large cycles): inserted directly in its final state, its written-test notice
+    rendered and encoded there; written here once the case ids are known, with one
+    ``case_transition`` event per step taken (payloads encoded once per case kind).
     """
     from promoflow.engine.evaluation import chunk_ids, decide_and_plan
 
