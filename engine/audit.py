@@ -102,16 +102,13 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def _insert_sql(sqlite: bool) -> str:
-    """The driver-level bulk INSERT (qmark for sqlite3; psycopg's %s, JSON cast)."""
-    marks = ["?" if sqlite else "%s::json" if c in ("before", "after") else "%s" for c in _COLUMNS]
-    names = ", ".join(f'"{c}"' for c in _COLUMNS)
-    return f"INSERT INTO audit_events ({names}) VALUES ({', '.join(marks)})"
-
-
-_INSERT_SQL = {True: _insert_sql(True), False: _insert_sql(False)}
-#: the bulk INSERT on SQLite, up to its VALUES (:func:`promoflow.engine.db.sqlite_insert_rows`)
-_INSERT_HEAD = _INSERT_SQL[True].partition(" VALUES ")[0] + " VALUES"
+_NAMES = ", ".join(f'"{c}"' for c in _COLUMNS)
+#: the driver-level bulk INSERT up to its values (SQLite: :func:`sqlite_insert_rows`)
+_INSERT_HEAD = f"INSERT INTO audit_events ({_NAMES}) VALUES"
+#: the same for psycopg, one row (%s, the JSON columns cast)
+_PG_INSERT = _INSERT_HEAD + " ({})".format(
+    ", ".join("%s::json" if c in ("before", "after") else "%s" for c in _COLUMNS)
+)
 
 #: the audit table without column types: bulk writes and verification skip per-row
 #: type processing and see exactly the JSON text stored (what the hash covers)
@@ -333,10 +330,9 @@ def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
             sqlite_insert_rows(cursor, _INSERT_HEAD, len(_COLUMNS), rows)
             return
         if len(rows) < 50:
-            cursor.executemany(_INSERT_SQL[False], rows)
+            cursor.executemany(_PG_INSERT, rows)
             return
-        names = ", ".join(f'"{c}"' for c in _COLUMNS)
-        with cursor.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY audit_events ({_NAMES}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 

@@ -311,8 +311,8 @@ def verdicts(
     start_action = _dre.start_action_for_state
     complete = _dre.complete_and_start_action
     with _lock:
-        sid = f"promoflow-{next(_sessions)}"
-        session, live = _json_str(sid), False
+        sid, session = _new_session()
+        live = False
         try:
             for employee_id, grade, facts in cases:
                 text = message(employee_id, grade, facts, cache, session)
@@ -329,8 +329,8 @@ def verdicts(
                         # an unconsumed event and cannot be deleted (that segfaults):
                         # leave it, and go on in a new one.
                         out[employee_id] = _NONE
-                        sid = f"promoflow-{next(_sessions)}"
-                        session, live = _json_str(sid), False
+                        sid, session = _new_session()
+                        live = False
                         continue
                     raise EngineError(
                         f"durable_rules answered code {code} for employee {employee_id}"
@@ -365,6 +365,12 @@ def verdicts(
             except Exception as exc:
                 raise EngineError(f"durable_rules could not end session {sid}: {exc}") from exc
     return out
+
+
+def _new_session() -> tuple[str, str]:
+    """A ``sid`` no call of this process has used, and its JSON text for the events."""
+    sid = f"promoflow-{next(_sessions)}"
+    return sid, _json_str(sid)
 
 
 def _delete_quietly(handle: int, sid: str) -> None:
