@@ -82,6 +82,31 @@ def sqlite_cache_mib() -> int:
     return mib
 
 
+PAGE_SIZE_ENV = "PROMOFLOW_SQLITE_PAGE_SIZE"
+_PAGE_SIZES = tuple(2**k for k in range(9, 17))  # what SQLite accepts: 512 … 65536
+
+
+def sqlite_page_size() -> int:
+    """The page size a new SQLite database is created with (``PROMOFLOW_SQLITE_PAGE_SIZE``,
+    bytes, default 32768); an existing database keeps the size it was created with.
+
+    SQLite's default of 4 KiB makes a milestone's large write a matter of many small
+    pages: at commit each page is written to the WAL as two writes, then copied into the
+    database, and this machine's system calls are not cheap. Writing one 100k open's rows
+    and committing took 3.1-3.5 s with 4 KiB pages, 2.2-2.3 s with 16 KiB, 1.8-1.9 s with
+    32 KiB and 2.0 s with 64 KiB (docs/performance.md, eighth round); a small write (an
+    override) writes a few 32 KiB pages instead of a few 4 KiB ones, which no one notices.
+    """
+    raw = os.environ.get(PAGE_SIZE_ENV, "32768")
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size not in _PAGE_SIZES:
+        raise ConfigError(f"{PAGE_SIZE_ENV}={raw!r}: give a power of two from 512 to 65536 (bytes)")
+    return size
+
+
 JOURNAL_ENV = "PROMOFLOW_SQLITE_JOURNAL"
 _JOURNAL_MODES = ("wal", "delete", "truncate", "persist")
 
@@ -98,11 +123,16 @@ def journal_mode(url: str) -> str | None:
 
 
 def _configure_sqlite(engine: Engine, journal: str | None, readonly: bool = False) -> None:
+    page_size = sqlite_page_size()  # a bad setting fails here, not in a driver callback
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver callback
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds() * 1000)}")
+        # before anything writes the file's header (WAL mode does): only a new, empty
+        # database takes it; an existing one keeps its own
+        cursor.execute(f"PRAGMA page_size={page_size}")
         if journal:
             # persistent in the file; a no-op once set
             cursor.execute(f"PRAGMA journal_mode={journal}")
