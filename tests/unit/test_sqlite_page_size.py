@@ -6,16 +6,20 @@ import sqlite3
 
 import pytest
 
-from promoflow.engine.db import PAGE_SIZE_ENV, make_engine, reader
+from promoflow.engine.db import JOURNAL_ENV, PAGE_SIZE_ENV, make_engine, reader
 from promoflow.errors import ConfigError
 
 
-def _page_size(path) -> int:
+def _pragma(path, name: str):
     conn = sqlite3.connect(path)
     try:
-        return conn.execute("PRAGMA page_size").fetchone()[0]
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
     finally:
         conn.close()
+
+
+def _page_size(path) -> int:
+    return _pragma(path, "page_size")
 
 
 def _write_and_read(url: str) -> list[int]:
@@ -35,7 +39,7 @@ def test_a_new_database_gets_32_kib_pages(tmp_path):
     assert _write_and_read(f"sqlite:///{path}") == [1]
     assert _page_size(path) == 32768
     # still WAL: the page size was set before the header was written
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert _pragma(path, "journal_mode") == "wal"
 
 
 def test_the_page_size_can_be_chosen(tmp_path, monkeypatch):
@@ -58,6 +62,13 @@ def test_an_existing_database_keeps_its_page_size(tmp_path):
     with reader(url) as session:  # a read-only connection opens it too
         assert session.connection().exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
     assert _page_size(path) == 4096
+
+
+def test_a_rollback_journal_database_gets_them_too(tmp_path, monkeypatch):
+    monkeypatch.setenv(JOURNAL_ENV, "delete")
+    path = tmp_path / "delete.db"
+    _write_and_read(f"sqlite:///{path}")
+    assert (_page_size(path), _pragma(path, "journal_mode")) == (32768, "delete")
 
 
 @pytest.mark.parametrize("bad", ["32k", "1000", "256", "131072", ""])
