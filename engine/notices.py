@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import Encoded, Event, EventEncoder, append_encoded, encode_event
+from promoflow.engine.audit import Encoded, EventEncoder, append_encoded
 from promoflow.engine.cases import executemany
 from promoflow.engine.db import driver_cursor
 from promoflow.engine.imports.bulk import insert_tuples
@@ -185,8 +185,8 @@ def prepare(
     Pure (no session), so large milestones render in worker processes; :func:`queue_prepared`
     writes the result. A case id unknown yet (None) can be filled in later with
     :func:`with_case`. ``encode`` (an :class:`~promoflow.engine.audit.EventEncoder` of
-    ``notice`` events by ``actor`` at ``now`` in the notice's cycle) encodes the event
-    for a milestone's many notices, the same bytes as without it.
+    ``notice`` events by ``actor`` at ``now`` in the notice's cycle) is shared by a
+    milestone's many notices; without it one is made for this notice.
     """
     key = idempotency_key(n.cycle_id, n.employee_id, n.kind)
     params = {
@@ -210,23 +210,13 @@ def prepare(
         "created_at": now,
     }
     after = {"notice": n.kind, "state": "pending", "recipient": recipient}
-    if encode is not None:
-        if (encode.kind, encode.actor, encode.at, encode.cycle_id) != (
-            "notice", actor, now, n.cycle_id,
-        ):  # fmt: skip
-            raise ValueError("a notice's event encoder is for another cycle, actor or time")
-        return key, row, encode(key, n.employee_id, None, after, None, n.case_id)
-    event = Event(
-        kind="notice",
-        actor=actor,
-        at=now,
-        subject=key,
-        employee_id=n.employee_id,
-        cycle_id=n.cycle_id,
-        case_id=n.case_id,
-        after=after,
-    )
-    return key, row, encode_event(event, plain=True)
+    if encode is None:
+        encode = EventEncoder("notice", actor, now, n.cycle_id)
+    elif (encode.kind, encode.actor, encode.at, encode.cycle_id) != (
+        "notice", actor, now, n.cycle_id,
+    ):  # fmt: skip
+        raise ValueError("a notice's event encoder is for another cycle, actor or time")
+    return key, row, encode(key, n.employee_id, None, after, None, n.case_id)
 
 
 #: the outbox columns :func:`prepare` fills, in the order of a bound row (:func:`row_binder`)
