@@ -7,7 +7,7 @@ top-level modules in site-packages.
 
 from setuptools import find_packages, setup
 
-FOLDERS = ("rules", "workflow", "engine", "scheduler", "console")
+FOLDERS = ("rules", "workflow", "engine", "scheduler", "console", "demo")
 
 packages = ["promoflow"]
 package_dir = {"promoflow": "src/promoflow"}

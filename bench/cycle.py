@@ -29,7 +29,7 @@ from sqlalchemy import make_url, text
 from bench import pipeline
 from bench.floor import floor_open
 from promoflow.engine.bootstrap import Runtime, bootstrap
-from promoflow.engine.db import make_engine
+from promoflow.engine.storage.db import make_engine
 
 PERIOD = "2026Q3"
 CYCLE = f"sales-{PERIOD}"

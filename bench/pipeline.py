@@ -32,7 +32,7 @@ def sales_pack():
 
 def milestone_times(cycle_id: str) -> dict[str, datetime]:
     """When each milestone of ``cycle_id`` is due, per the bundled pack's calendar."""
-    from promoflow.engine.cycles import milestone_time, parse_cycle_id
+    from promoflow.engine.cycles.service import milestone_time, parse_cycle_id
     from promoflow.rules.periods import parse_period
 
     pack = sales_pack()
@@ -42,20 +42,20 @@ def milestone_times(cycle_id: str) -> dict[str, datetime]:
 
 def initialise(rt: Runtime, start: datetime) -> None:
     """``promoflow init``: schema, go-live, and the bundled rule packs."""
-    from promoflow.engine.models import PackVersion
     from promoflow.engine.setup import initialise as init
+    from promoflow.engine.storage.models import PackVersion
 
     init(rt, start)
     with rt.sessions() as session, session.begin():
         if not session.scalar(select(func.count()).select_from(PackVersion)):
-            from promoflow.engine.packs import load_bundled
+            from promoflow.engine.packs.store import load_bundled
 
             load_bundled(session, start)
 
 
 def write_org(n: int, folder: Path, period: str, seed: int = 7) -> dict[str, Path]:
     """employees.csv, metrics.csv and vacancies.csv of a synthetic sales org of N."""
-    from promoflow.engine.synthetic import generate_org
+    from promoflow.demo.synthetic import generate_org
 
     return generate_org(n, (TRACK,), seed=seed, period=period).write_csv(folder)
 
@@ -70,7 +70,7 @@ def import_file(rt: Runtime, kind: str, path: Path, now: datetime) -> int:
 
 def run_milestone(rt: Runtime, cycle_id: str, milestone: str, now: datetime) -> dict:
     """One milestone of ``cycle_id`` in its own transaction (``cycle open|advance``)."""
-    from promoflow.engine.cycles import run_milestone as run
+    from promoflow.engine.cycles.service import run_milestone as run
 
     with rt.sessions() as session, session.begin():
         report = run(session, cycle_id, milestone, now, ACTOR)
@@ -81,7 +81,7 @@ def run_milestone(rt: Runtime, cycle_id: str, milestone: str, now: datetime) -> 
 
 def export(rt: Runtime, cycle_id: str) -> list[dict]:
     """``promoflow decisions CYCLE --format json``, as a list of line dicts."""
-    from promoflow.engine.cycles import decisions_export
+    from promoflow.engine.cycles.service import decisions_export
 
     with rt.sessions() as session:
         return decisions_export(session, cycle_id)
@@ -95,7 +95,7 @@ def result_value(employee_id: str, stage: str) -> str:
 
 def write_results(rt: Runtime, cycle_id: str, stage: str, folder: Path) -> Path:
     """results.csv with one ``stage`` result for every case that now accepts one."""
-    from promoflow.engine.cases import load_refs, stages_of
+    from promoflow.engine.cases.moves import load_refs, stages_of
     from promoflow.workflow.specs import spec_for, stage_short
 
     trigger = f"record_{stage_short(stage)}"

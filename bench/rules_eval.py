@@ -57,7 +57,7 @@ def synthetic(n: int, seed: int = 7):
 def run(mode: str, n: int) -> dict:
     """One mode, in this process: seconds and max RSS."""
     from promoflow.engine import rules_engine
-    from promoflow.engine.evaluation import evaluate_facts
+    from promoflow.engine.cycles.evaluation import evaluate_facts
     from promoflow.rules.decide import plain_verdict
 
     data = synthetic(n)

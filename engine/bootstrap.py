@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow import settings
-from promoflow.engine.db import make_engine, session_factory
+from promoflow.engine.storage.db import make_engine, session_factory
 
 
 @dataclass

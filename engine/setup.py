@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from promoflow.engine.bootstrap import Runtime
-from promoflow.engine.db import upgrade
-from promoflow.engine.models import SystemSetting
-from promoflow.engine.packs import load_bundled
+from promoflow.engine.packs.store import load_bundled
+from promoflow.engine.storage.db import upgrade
+from promoflow.engine.storage.models import SystemSetting
 
 GO_LIVE = "go_live"
 

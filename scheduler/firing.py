@@ -8,7 +8,7 @@ retry time with exponential back-off, and holds back the later milestones of the
 cycle (an announcement never overtakes a failed opening). Other cycles go on.
 
 The action is injectable: production runs
-``promoflow.engine.cycles.run_milestone(session, cycle_id, milestone, now, actor)``.
+``promoflow.engine.cycles.service.run_milestone(session, cycle_id, milestone, now, actor)``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from promoflow.engine import scheduling
-from promoflow.engine.models.scheduling import FIRED
-from promoflow.scheduler.calendar import CalendarSpec, Milestone
+from promoflow.engine.scheduling import service as scheduling
+from promoflow.engine.storage.models.scheduling import FIRED
+from promoflow.rules.calendar import CalendarSpec, Milestone
 
 log = logging.getLogger("promoflow.scheduler")
 
@@ -39,7 +39,7 @@ MAX_RETRY = timedelta(hours=1)
 
 def run_milestone_action(session: Session, cycle_id: str, milestone: str, now, actor: str):
     """The production action: the workflow's ``run_milestone`` (imported when first used)."""
-    from promoflow.engine.cycles import run_milestone
+    from promoflow.engine.cycles.service import run_milestone
 
     return run_milestone(session, cycle_id, milestone, now, actor=actor)
 

@@ -38,7 +38,7 @@ from sqlalchemy import make_url
 
 from promoflow.engine.bootstrap import Runtime
 from promoflow.errors import PromoflowError
-from promoflow.scheduler.calendar import CalendarSpec, milestones_between
+from promoflow.rules.calendar import CalendarSpec, milestones_between
 from promoflow.scheduler.firing import Action, RunReport, backoff, run_due
 
 log = logging.getLogger("promoflow.scheduler")
@@ -185,7 +185,7 @@ class SchedulerService:
     def _replan(self) -> None:
         now = self.now()
         with self.rt.sessions() as session:
-            from promoflow.engine.scheduling import load_calendars
+            from promoflow.engine.scheduling.service import load_calendars
 
             calendars = self.calendars if self.calendars is not None else load_calendars(session)
         planned = {

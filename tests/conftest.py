@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from promoflow.engine.bootstrap import Runtime, bootstrap
-from promoflow.engine.db import make_engine, upgrade
+from promoflow.engine.storage.db import make_engine, upgrade
 
 PG_URL = os.environ.get("PROMOFLOW_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 
-from promoflow.engine.db import MIGRATIONS, alembic_config, make_engine
+from promoflow.engine.storage.db import MIGRATIONS, alembic_config, make_engine
 
 TARGET = MIGRATIONS / "versions" / "0001_initial.py"
 

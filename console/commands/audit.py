@@ -14,9 +14,9 @@ import typer
 from rich.table import Table
 
 from promoflow.console.commands._context import console, parse_time, runtime
-from promoflow.engine.audit_query import FORMATS, EventFilter, export_events, find_events
-from promoflow.engine.audit_verify import verify_chain
-from promoflow.engine.db import schema_exists
+from promoflow.engine.audit.query import FORMATS, EventFilter, export_events, find_events
+from promoflow.engine.audit.verify import verify_chain
+from promoflow.engine.storage.db import schema_exists
 from promoflow.errors import ConfigError, InputError, IntegrityError_
 
 

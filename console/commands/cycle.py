@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import select
 
 from promoflow.console.commands._context import console, parse_time, runtime
-from promoflow.engine import cycles
+from promoflow.engine.cycles import service as cycles
 from promoflow.errors import ConfigError
 from promoflow.settings import smtp_settings
 
@@ -34,7 +34,7 @@ def _deliver_if_configured(rt, now) -> None:
     smtp = smtp_settings()
     if smtp is None:
         return
-    from promoflow.engine.mailer import deliver
+    from promoflow.engine.notices.mailer import deliver
 
     report = deliver(rt.sessions, smtp, now, rt.actor)
     console.print(f"notices: sent {len(report.sent)}, failed {len(report.failed)}", highlight=False)
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, "--limit", help="Send at most this many."),
     ) -> None:
         """Deliver pending notices by SMTP (PROMOFLOW_SMTP_HOST …); sent ones never again."""
-        from promoflow.engine.mailer import deliver
+        from promoflow.engine.notices.mailer import deliver
 
         smtp = smtp_settings()
         if smtp is None:
@@ -162,7 +162,7 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
     from pathlib import Path
 
     from promoflow.engine.imports import run_import
-    from promoflow.engine.models import Case
+    from promoflow.engine.storage.models import Case
     from promoflow.rules.periods import parse_period
 
     cid = cycles.cycle_id(*cycles.parse_cycle_id(cycle))

@@ -1,7 +1,7 @@
 """``promoflow decisions CYCLE --format json|csv``: one line per evaluated employee.
 
 The shape is fixed by INTERCHANGE.md: JSON prints one object per line with exactly the
-keys of :data:`promoflow.engine.cycles.EXPORT_KEYS` (plus ``overrides`` on a line HR
+keys of :data:`promoflow.engine.cycles.service.EXPORT_KEYS` (plus ``overrides`` on a line HR
 overruled); CSV has those columns, reasons joined by `` | ``, and one extra last column,
 ``overrides``, that describes HR's overrides beside the rule's decision.
 """
@@ -15,7 +15,7 @@ import json
 import typer
 
 from promoflow.console.commands._context import runtime
-from promoflow.engine.cycles import EXPORT_KEYS, decisions_export
+from promoflow.engine.cycles.service import EXPORT_KEYS, decisions_export
 from promoflow.errors import ConfigError
 
 

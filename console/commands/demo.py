@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 
 from promoflow.console.commands._context import console
 from promoflow.console.commands.imports import describe, import_with_progress
+from promoflow.demo.synthetic import SyntheticOrg, generate_org
 from promoflow.engine.bootstrap import Runtime, bootstrap
 from promoflow.engine.imports.catalog import Catalog
-from promoflow.engine.models import Employee, GradeHistory
 from promoflow.engine.setup import initialise
-from promoflow.engine.synthetic import SyntheticOrg, generate_org
+from promoflow.engine.storage.models import Employee, GradeHistory
 from promoflow.rules.packs import bundled_packs
 
 KINDS = ("employees", "metrics", "vacancies")
@@ -32,7 +32,7 @@ KINDS = ("employees", "metrics", "vacancies")
 DEMO_CYCLES = ("sales-{period}", "cs-{period}")
 #: Rows of the "who moved" table shown per cycle; the rest are in ``promoflow decisions``.
 MOVED_ROWS_SHOWN = 15
-CYCLE_SERVICES = "promoflow.engine.cycles"
+CYCLE_SERVICES = "promoflow.engine.cycles.service"
 
 
 def cycles_available() -> bool:

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from promoflow.console.commands._context import console, parse_time, runtime
-from promoflow.engine import overrides
+from promoflow.engine.overrides import service as overrides
 
 REASON = typer.Option(..., "--reason", "-r", help="Why the rule's decision is overruled.")
 NOW = typer.Option(None, "--now", metavar="T", help="Act as if it were this time (ISO 8601).")

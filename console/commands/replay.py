@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from promoflow.console.commands._context import console, runtime
-from promoflow.engine.replay import replay_cycle
+from promoflow.engine.cycles.replay import replay_cycle
 
 
 def group_of(app: typer.Typer, name: str, help_text: str) -> typer.Typer:

@@ -12,8 +12,8 @@ rules_app = typer.Typer(help="Rule packs: check a file, show a track's rules, ru
 
 def _active(ctx: typer.Context, track: str):
     """The active pack of a track: from the database when it is set up, else the bundled one."""
-    from promoflow.engine.db import schema_exists
-    from promoflow.engine.packs import active_pack
+    from promoflow.engine.packs.store import active_pack
+    from promoflow.engine.storage.db import schema_exists
     from promoflow.rules.packs import bundled_packs
 
     rt = runtime(ctx)
@@ -40,7 +40,7 @@ def check(file: str = typer.Argument(..., help="Rule pack YAML file to validate.
             typer.echo(str(problem))
         typer.echo(f"{len(problems)} problem(s)")
         raise typer.Exit(2) from None
-    from promoflow.engine.packs import ensure_compiles
+    from promoflow.engine.packs.store import ensure_compiles
 
     lines = line_map(pack.source)
     failed = []
@@ -110,7 +110,7 @@ def test(
 def load(ctx: typer.Context, file: str = typer.Argument(..., help="Rule pack YAML file.")) -> None:
     """Validate a pack file and make it the active version of its track (open cycles keep
     the version they pinned)."""
-    from promoflow.engine.packs import store_pack
+    from promoflow.engine.packs.store import store_pack
     from promoflow.rules.packs import load_pack_file
 
     pack = load_pack_file(file)

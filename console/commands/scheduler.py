@@ -12,10 +12,10 @@ import yaml
 from sqlalchemy.exc import OperationalError
 
 from promoflow.console.commands._context import parse_time, runtime
-from promoflow.engine import scheduling
 from promoflow.engine.bootstrap import Runtime
+from promoflow.engine.scheduling import service as scheduling
 from promoflow.errors import ConfigError, PromoflowError
-from promoflow.scheduler.calendar import CalendarError, CalendarSpec, calendar_from_mapping
+from promoflow.rules.calendar import CalendarError, CalendarSpec, calendar_from_mapping
 
 CALENDARS_HELP = (
     "YAML file mapping track → calendar section, used instead of the rule packs' calendars "

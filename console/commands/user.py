@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from promoflow.console.commands._context import console, runtime
-from promoflow.engine import users
+from promoflow.engine.users import accounts as users
 
 
 def register(app: typer.Typer) -> None:

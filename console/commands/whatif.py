@@ -14,7 +14,7 @@ from rich.table import Table
 
 from promoflow.console.commands._context import console, runtime
 from promoflow.console.commands.replay import group_of
-from promoflow.engine.whatif import what_if
+from promoflow.engine.cycles.whatif import what_if
 
 
 def register(app: typer.Typer) -> None:

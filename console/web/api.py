@@ -31,8 +31,8 @@ from promoflow.console.web.pages.overrides import (
     propose,
 )
 from promoflow.console.web.pages.results import import_upload
-from promoflow.engine import queries
 from promoflow.engine.bootstrap import Runtime
+from promoflow.engine.read import queries
 from promoflow.errors import (
     AccessDenied,
     InputError,
@@ -242,7 +242,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     ) -> JSONResponse:
         model = _model()
         if model is None:
-            raise services.ServiceUnavailable("promoflow.engine.models.overrides")
+            raise services.ServiceUnavailable("promoflow.engine.storage.models.overrides")
         if status == "proposed" and cycle_id is None:
             return ok(pending_overrides(session))
         from sqlalchemy import select

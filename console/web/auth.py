@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from promoflow.console.web.i18n import pick
 from promoflow.console.web.permissions import allowed
-from promoflow.engine import users
+from promoflow.engine.users import accounts as users
 
 SESSION_COOKIE = "pf_session"
 LANG_COOKIE = "pf_lang"

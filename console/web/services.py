@@ -15,10 +15,20 @@ class ServiceUnavailable(Exception):
     """The service module or function the console needs is not there."""
 
 
+#: where each service the console names lives since the engine became feature packages
+MODULES = {
+    "cycles": "cycles.service",
+    "imports": "imports",
+    "whatif": "cycles.whatif",
+    "overrides": "overrides.service",
+    "audit_verify": "audit.verify",
+}
+
+
 def service(module: str, name: str) -> Any:
     """``promoflow.engine.<module>.<name>``, or ServiceUnavailable."""
     try:
-        found = getattr(import_module(f"promoflow.engine.{module}"), name)
+        found = getattr(import_module(f"promoflow.engine.{MODULES[module]}"), name)
     except (ImportError, AttributeError) as exc:
         raise ServiceUnavailable(f"promoflow.engine.{module}.{name}") from exc
     return found

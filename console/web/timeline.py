@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from promoflow.engine.queries import MILESTONE_ORDER
+from promoflow.engine.read.queries import MILESTONE_ORDER
 
 log = logging.getLogger(__name__)
 
 
 def _calendars(session: Session):
     try:
-        from promoflow.engine.scheduling import load_calendars
+        from promoflow.engine.scheduling.service import load_calendars
 
         return load_calendars(session)
     except Exception:  # the packs or the scheduler may not be there yet
@@ -33,7 +33,7 @@ def upcoming(session: Session, now: datetime, days: int = 100, limit: int = 8) -
     calendars = _calendars(session)
     if not calendars:
         return []
-    from promoflow.scheduler.calendar import milestones_between
+    from promoflow.rules.calendar import milestones_between
 
     found = milestones_between(calendars, now, now + timedelta(days=days))
     return [
@@ -47,7 +47,7 @@ def of_cycle(session: Session, cycle: dict[str, Any], now: datetime) -> list[dic
     calendars = _calendars(session)
     if not calendars:
         return []
-    from promoflow.scheduler.calendar import milestones_of_cycle
+    from promoflow.rules.calendar import milestones_of_cycle
 
     try:
         planned = milestones_of_cycle(calendars, cycle["track"], cycle["period_id"])

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import Event
+from promoflow.engine.audit.trail import Event
 from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.imports.problems import RowErrors
 from promoflow.engine.imports.reader import Table

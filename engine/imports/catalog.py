@@ -1,7 +1,7 @@
 """What the rule packs say an import may contain: tracks, grades, positions, entry grades.
 
 Valid tracks and grades are not hard-coded: they come from the rule packs — the active
-stored version of each (``promoflow.engine.packs.active_pack``), else the bundled one — so
+stored version of each (``promoflow.engine.packs.store.active_pack``), else the bundled one — so
 a new ladder or a renamed grade needs a pack change, not a code change. :class:`Catalog`
 is the narrow view of the packs that validation needs.
 """
@@ -45,8 +45,8 @@ class Catalog:
         """
         from sqlalchemy import select
 
-        from promoflow.engine.models import PackVersion
-        from promoflow.engine.packs import active_pack
+        from promoflow.engine.packs.store import active_pack
+        from promoflow.engine.storage.models import PackVersion
         from promoflow.rules.packs import bundled_packs
 
         bundled = bundled_packs()

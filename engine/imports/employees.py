@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from promoflow.engine.audit import Event
-from promoflow.engine.db import driver_cursor
+from promoflow.engine.audit.trail import Event
 from promoflow.engine.imports.base import (
     Applied,
     ImportContext,
@@ -25,9 +24,10 @@ from promoflow.engine.imports.base import (
     parse_date,
     require_columns,
 )
-from promoflow.engine.imports.bulk import insert_columns, update_rows
 from promoflow.engine.imports.reader import Row
-from promoflow.engine.models import Employee, GradeHistory
+from promoflow.engine.storage.bulk import insert_columns, update_rows
+from promoflow.engine.storage.db import driver_cursor
+from promoflow.engine.storage.models import Employee, GradeHistory
 
 COLUMNS = ("employee_id", "name", "track", "grade", "grade_since")
 OPTIONAL = ("hire_date", "org_unit", "position")

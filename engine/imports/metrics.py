@@ -18,7 +18,6 @@ from operator import itemgetter
 
 from sqlalchemy import select
 
-from promoflow.engine.db import driver_cursor
 from promoflow.engine.imports.base import (
     CHUNK,
     Applied,
@@ -29,8 +28,9 @@ from promoflow.engine.imports.base import (
     plain,
     require_columns,
 )
-from promoflow.engine.imports.bulk import insert_columns, insert_rows, update_rows
-from promoflow.engine.models import Employee, Metric, MetricRevision, Period
+from promoflow.engine.storage.bulk import insert_columns, insert_rows, update_rows
+from promoflow.engine.storage.db import driver_cursor
+from promoflow.engine.storage.models import Employee, Metric, MetricRevision, Period
 from promoflow.rules.periods import parse_period
 
 COLUMNS = ("employee_id", "period", "metric", "value")

@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from promoflow.engine.audit import Event
-from promoflow.engine.cases import CaseRef, Moves
-from promoflow.engine.cycles import done_steps, pack_of, parse_cycle_id, probation_month
-from promoflow.engine.db import driver_cursor, is_sqlite
+from promoflow.engine.audit.trail import Event
+from promoflow.engine.cases.moves import CaseRef, Moves
+from promoflow.engine.cycles.service import done_steps, pack_of, parse_cycle_id, probation_month
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
-from promoflow.engine.imports.bulk import insert_columns
-from promoflow.engine.models import Cycle, Decision, Employee, StageResult
-from promoflow.engine.notices import Outgoing, queue
+from promoflow.engine.notices.outbox import Outgoing, queue
+from promoflow.engine.storage.bulk import insert_columns
+from promoflow.engine.storage.db import driver_cursor, is_sqlite
+from promoflow.engine.storage.models import Cycle, Decision, Employee, StageResult
 from promoflow.errors import NotFoundError
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -270,7 +270,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
 
 
 def _move(ctx: ImportContext, items: list[Item]) -> int:
-    from promoflow.engine.milestones import notify_refs
+    from promoflow.engine.cycles.milestones import notify_refs
 
     session, now, actor = ctx.session, ctx.now, ctx.actor
     info = items[0].info

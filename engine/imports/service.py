@@ -17,13 +17,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit import record_many
+from promoflow.engine.audit.trail import record_many
 from promoflow.engine.imports.base import ImportContext, Progress
 from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.imports.problems import RowErrors
 from promoflow.engine.imports.reader import Table, read_table
 from promoflow.engine.imports.registry import importer
-from promoflow.engine.models import ImportRun
+from promoflow.engine.storage.models import ImportRun
 
 
 @dataclass(frozen=True)

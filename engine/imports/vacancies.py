@@ -18,8 +18,8 @@ from promoflow.engine.imports.base import (
     check_extra_cells,
     require_columns,
 )
-from promoflow.engine.imports.bulk import insert_rows, update_rows
-from promoflow.engine.models import Vacancy
+from promoflow.engine.storage.bulk import insert_rows, update_rows
+from promoflow.engine.storage.models import Vacancy
 
 COLUMNS = ("org_unit", "position", "open")
 

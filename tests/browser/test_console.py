@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.engine.db import upgrade
+from promoflow.engine.storage.db import upgrade
 from tests.functional.web_seed import CYCLE, EVIL, PASSWORD, add_users, seed_cycle
 
 pytestmark = pytest.mark.browser

@@ -18,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from promoflow.engine import cycles
+from promoflow.engine.cycles import service as cycles
 from promoflow.engine.imports import run_import
-from promoflow.engine.models.users import User, UserRole
-from promoflow.engine.packs import load_bundled
+from promoflow.engine.packs.store import load_bundled
+from promoflow.engine.storage.models.users import User, UserRole
 
 TZ = ZoneInfo("Asia/Shanghai")
 LOADED = datetime(2026, 10, 1, 9, 0, tzinfo=TZ)

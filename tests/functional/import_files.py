@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from promoflow.engine.imports import ImportReport, run_import
-from promoflow.engine.models import (
+from promoflow.engine.storage.models import (
     AuditEvent,
     Employee,
     GradeHistory,

@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from promoflow.engine.audit import GENESIS, Event, event_hash, record, record_many
-from promoflow.engine.audit_verify import verify_chain
-from promoflow.engine.models import AuditEvent, AuditHead
+from promoflow.engine.audit.trail import GENESIS, Event, event_hash, record, record_many
+from promoflow.engine.audit.verify import verify_chain
+from promoflow.engine.storage.models import AuditEvent, AuditHead
 from promoflow.errors import IntegrityError_
 
 T0 = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from promoflow.console.cli import app
 from promoflow.console.commands._context import console
-from promoflow.engine.audit import Event, record_many
+from promoflow.engine.audit.trail import Event, record_many
 from promoflow.errors import InputError, IntegrityError_
 
 T0 = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)

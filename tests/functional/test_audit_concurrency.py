@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from promoflow.engine.audit import Event, record, record_many
-from promoflow.engine.audit_verify import verify_chain
+from promoflow.engine.audit.trail import Event, record, record_many
+from promoflow.engine.audit.verify import verify_chain
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.engine.models import AuditEvent
+from promoflow.engine.storage.models import AuditEvent
 
 T0 = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)
 WRITERS = 4
@@ -58,7 +58,7 @@ SCRIPT = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from promoflow.engine.audit import record
+    from promoflow.engine.audit.trail import record
     from promoflow.engine.bootstrap import bootstrap
 
     url, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])

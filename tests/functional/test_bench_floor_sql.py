@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from bench.floor import floor_open
-from promoflow.engine.models import Employee, Metric, Period
+from promoflow.engine.storage.models import Employee, Metric, Period
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Table, func, insert, select, text
 
-from promoflow.engine import cases as bulk
-from promoflow.engine.models import (
+from promoflow.engine.cases import moves as bulk
+from promoflow.engine.storage.models import (
     Case,
     Cycle,
     Employee,

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from promoflow.console.cli import app
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.engine.db import upgrade
-from promoflow.engine.models import Case, GradeHistory, Notice
+from promoflow.engine.storage.db import upgrade
+from promoflow.engine.storage.models import Case, GradeHistory, Notice
 
 PROMOFLOW = str(Path(sys.executable).with_name("promoflow"))
 CYCLE = "sales-2026Q3"

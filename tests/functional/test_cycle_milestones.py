@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from promoflow.engine import cycles
 from promoflow.engine.bootstrap import bootstrap
+from promoflow.engine.cycles import service as cycles
 from promoflow.engine.imports.results import import_results
-from promoflow.engine.models import (
+from promoflow.engine.storage.models import (
     AuditEvent,
     Case,
     CycleMilestone,
@@ -41,7 +41,7 @@ def at(text: str) -> datetime:
 @pytest.fixture
 def packs_loaded(rt):
     """The bundled rule packs stored as ``promoflow init`` stores them."""
-    from promoflow.engine.packs import load_bundled
+    from promoflow.engine.packs.store import load_bundled
 
     with rt.sessions() as session, session.begin():
         load_bundled(session, at("2026-01-01T00:00"))
@@ -348,7 +348,7 @@ CS_GRADES = ("普通客服代表·中级", "普通客服代表·高级", "大客
 
 
 def test_a_customer_service_probation_clears_at_50_and_goes_to_review_below(driver):
-    from promoflow.engine.models import Metric, Period
+    from promoflow.engine.storage.models import Metric, Period
 
     def seed(session):
         create_cycle(session, CS_Q, at("2026-10-08T09:00"))
@@ -423,7 +423,7 @@ def test_a_later_milestone_runs_the_earlier_ones_still_due(packs_loaded):
 
 
 def test_a_department_decides_a_dismissal_review_through_a_case_trigger(packs_loaded):
-    from promoflow.engine.cases import trigger
+    from promoflow.engine.cases.moves import trigger
 
     d = Driver(packs_loaded, False)
 

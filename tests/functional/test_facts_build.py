@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import event, insert, select
 
-from promoflow.engine.facts import build_facts, prepare_facts
-from promoflow.engine.models import Cycle, Decision, Employee, Metric, Period, Vacancy
+from promoflow.engine.facts.build import build_facts, prepare_facts
+from promoflow.engine.storage.models import Cycle, Decision, Employee, Metric, Period, Vacancy
 from promoflow.rules.packs import bundled_packs
 from promoflow.rules.periods import parse_period
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from promoflow.engine.evaluation import evaluate_facts
-from promoflow.engine.facts import build_facts
+from promoflow.engine.cycles.evaluation import evaluate_facts
+from promoflow.engine.facts.build import build_facts
 from tests.functional.test_facts_build import (
     CS,
     RATING,

@@ -16,9 +16,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import bindparam, event, insert, select, text
 
-from promoflow.engine.facts import build_facts
-from promoflow.engine.models import Employee, Period
-from promoflow.engine.models.base import AwareDateTime
+from promoflow.engine.facts.build import build_facts
+from promoflow.engine.storage.models import Employee, Period
+from promoflow.engine.storage.models.base import AwareDateTime
 from promoflow.rules.periods import parse_period
 from tests.functional.test_facts_build import SALES
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from promoflow.engine.models import Employee, Metric, MetricRevision
+from promoflow.engine.storage.models import Employee, Metric, MetricRevision
 from tests.functional.import_files import LATER, NOW, do_import
 
 EMPLOYEES = 25_000

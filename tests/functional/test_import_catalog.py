@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from promoflow.engine.imports.catalog import Catalog
-from promoflow.engine.packs import load_bundled, store_pack
+from promoflow.engine.packs.store import load_bundled, store_pack
 from promoflow.rules.packs import bundled_packs, load_pack_text
 
 NOW = datetime(2026, 10, 1, tzinfo=UTC)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from promoflow.engine.audit_verify import verify_chain
+from promoflow.engine.audit.verify import verify_chain
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.engine.models import Case, Cycle, Decision, Employee, ImportRun
+from promoflow.engine.storage.models import Case, Cycle, Decision, Employee, ImportRun
 
 PROMOFLOW = Path(sys.executable).with_name("promoflow")
 

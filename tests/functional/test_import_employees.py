@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from promoflow.engine.models import AuditEvent, Employee, GradeHistory, ImportRun
+from promoflow.engine.storage.models import AuditEvent, Employee, GradeHistory, ImportRun
 from tests.functional.import_files import (
     EMPLOYEE_HEADER,
     EMPLOYEES,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.imports.metrics import METRICS as METRIC_NAMES
-from promoflow.engine.models import AuditEvent, Metric, MetricRevision, Period
+from promoflow.engine.storage.models import AuditEvent, Metric, MetricRevision, Period
 from tests.functional.import_files import (
     EMPLOYEE_HEADER,
     EMPLOYEES,

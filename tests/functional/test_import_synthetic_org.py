@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from promoflow.demo.synthetic import generate_org
 from promoflow.engine.imports import import_table
-from promoflow.engine.synthetic import generate_org
 from tests.functional.import_files import NOW, do_import
 
 TRACKS = ("sales", "cs", "support", "cs_rating", "cs_assistant")

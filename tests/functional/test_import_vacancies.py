@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from promoflow.engine.models import AuditEvent, Vacancy
+from promoflow.engine.storage.models import AuditEvent, Vacancy
 from tests.functional.import_files import do_import, messages, refused, write_csv
 
 HEADER = ["org_unit", "position", "open"]

@@ -10,9 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from promoflow.engine.mailer import deliver
-from promoflow.engine.models import AuditEvent, Cycle, Employee, Notice
-from promoflow.engine.notices import (
+from promoflow.engine.notices.mailer import deliver
+from promoflow.engine.notices.outbox import (
     Outgoing,
     prepare,
     queue,
@@ -21,6 +20,7 @@ from promoflow.engine.notices import (
     row_binder,
     with_case,
 )
+from promoflow.engine.storage.models import AuditEvent, Cycle, Employee, Notice
 from promoflow.settings import SmtpSettings
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)
@@ -180,7 +180,7 @@ def test_a_refused_notice_stays_in_the_outbox_and_goes_out_on_the_next_run(rt, s
 
 
 def test_the_message_id_is_the_same_for_a_resent_notice():
-    from promoflow.engine.mailer import message_id
+    from promoflow.engine.notices.mailer import message_id
 
     assert message_id("a:b:c") == message_id("a:b:c") != message_id("a:b:d")
 

@@ -7,9 +7,9 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from promoflow.engine import overrides
-from promoflow.engine.audit_verify import verify_chain
-from promoflow.engine.models import (
+from promoflow.engine.audit.verify import verify_chain
+from promoflow.engine.overrides import service as overrides
+from promoflow.engine.storage.models import (
     AuditEvent,
     Case,
     Decision,
@@ -186,7 +186,7 @@ def test_overrides_for_cycle_shows_the_rule_and_the_override_side_by_side(cycle_
 
 
 def test_the_decisions_export_shows_the_rule_decision_and_the_override(cycle_rt):
-    from promoflow.engine.cycles import decisions_export
+    from promoflow.engine.cycles.service import decisions_export
 
     o = propose(cycle_rt, "olivia", employee_id="E02", kind="block_promotion", reason="投诉")
     decide(cycle_rt, "approve", o.id, "mia")
@@ -227,8 +227,9 @@ def test_blocking_a_promotion_not_yet_in_effect_writes_no_grade_change(cycle_rt)
 
 def _run_rest_of_cycle(rt):
     """Results for everyone invited, then every remaining milestone at its calendar time."""
-    from promoflow.engine import cases, cycles
-    from promoflow.engine.models import Case
+    from promoflow.engine.cases import moves as cases
+    from promoflow.engine.cycles import service as cycles
+    from promoflow.engine.storage.models import Case
     from promoflow.workflow.guards import judge
 
     steps = [

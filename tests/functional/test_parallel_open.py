@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from bench import pipeline
 from bench.cycle import CYCLE, PERIOD
-from promoflow.engine import facts as facts_module
 from promoflow.engine import parallel
-from promoflow.engine.audit_verify import verify_chain
-from promoflow.engine.evaluation import evaluate_facts
-from promoflow.engine.facts import build_facts
-from promoflow.engine.models import AuditEvent, Case, Decision, Employee, Notice
+from promoflow.engine.audit.verify import verify_chain
+from promoflow.engine.cycles.evaluation import evaluate_facts
+from promoflow.engine.facts import build as facts_module
+from promoflow.engine.facts.build import build_facts
+from promoflow.engine.storage.models import AuditEvent, Case, Decision, Employee, Notice
 
 
 @pytest.fixture

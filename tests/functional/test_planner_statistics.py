@@ -17,7 +17,7 @@ from sqlalchemy import text
 from bench import pipeline
 from bench.cycle import CYCLE, PERIOD
 from promoflow.engine import parallel
-from promoflow.engine.db import fk_checks_by_index, make_engine
+from promoflow.engine.storage.db import fk_checks_by_index, make_engine
 
 #: the query PostgreSQL runs to check a notice's (or an override's) case
 CHECK = "EXPLAIN SELECT 1 FROM ONLY cases x WHERE id = 1 FOR KEY SHARE OF x"

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from promoflow.console.cli import app
 from promoflow.console.commands._context import console
-from promoflow.engine.audit_verify import verify_chain
-from promoflow.engine.models import AuditEvent, AuditHead, Decision
-from promoflow.engine.replay import replay_cycle
-from promoflow.engine.whatif import what_if
+from promoflow.engine.audit.verify import verify_chain
+from promoflow.engine.cycles.replay import replay_cycle
+from promoflow.engine.cycles.whatif import what_if
+from promoflow.engine.storage.models import AuditEvent, AuditHead, Decision
 from promoflow.errors import InputError, NotFoundError
 from promoflow.rules.packs import bundled_packs, load_pack_text
 from tests.functional.audit_seed import CHANGED_AT_85, CYCLE, PEOPLE, seed_cycle
@@ -178,7 +178,7 @@ def test_sqlite_file_is_untouched_by_what_if(cycle_rt, db_url, tmp_path):
 def test_a_fact_altered_without_changing_the_outcome_is_caught_when_the_trail_holds_facts(
     cycle_rt,
 ):
-    from promoflow.engine.audit import record
+    from promoflow.engine.audit.trail import record
 
     with cycle_rt.sessions() as s, s.begin():
         d = s.scalars(select(Decision).where(Decision.employee_id == "E01")).one()

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 
 from sqlalchemy import func, insert, select
 
-from promoflow.engine.evaluation import evaluate_cycle
-from promoflow.engine.models import AuditEvent, Cycle, Decision, Employee, Metric, Period
-from promoflow.engine.packs import active_pack, load_bundled, pack_by_version, store_pack
+from promoflow.engine.cycles.evaluation import evaluate_cycle
+from promoflow.engine.packs.store import active_pack, load_bundled, pack_by_version, store_pack
+from promoflow.engine.storage.models import AuditEvent, Cycle, Decision, Employee, Metric, Period
 from promoflow.rules.packs import bundled_packs, load_pack_text
 from promoflow.rules.periods import parse_period
 

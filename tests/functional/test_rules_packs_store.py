@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from promoflow.engine.models import AuditEvent, PackVersion
-from promoflow.engine.packs import active_pack, load_bundled, pack_by_version, store_pack
+from promoflow.engine.packs.store import active_pack, load_bundled, pack_by_version, store_pack
+from promoflow.engine.storage.models import AuditEvent, PackVersion
 from promoflow.rules.packs import bundled_packs, load_pack_text
 
 NOW = datetime(2026, 10, 1, tzinfo=UTC)

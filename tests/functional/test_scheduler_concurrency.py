@@ -16,9 +16,9 @@ from pathlib import Path
 import yaml
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
-from promoflow.engine.models.scheduling import MilestoneFiring
 from promoflow.engine.setup import initialise
-from promoflow.scheduler.calendar import calendar_from_mapping, milestones_between
+from promoflow.engine.storage.models.scheduling import MilestoneFiring
+from promoflow.rules.calendar import calendar_from_mapping, milestones_between
 
 OPEN = {"id": "open", "month": 1, "day": 8, "time": "09:00"}
 ANNOUNCE = {"id": "announce", "month": 1, "day": 20, "time": "09:00"}
@@ -34,7 +34,7 @@ from datetime import datetime
 import yaml
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.scheduler.calendar import calendar_from_mapping
+from promoflow.rules.calendar import calendar_from_mapping
 from promoflow.scheduler.firing import run_due
 
 url, calendar_file, now, start_at = sys.argv[1:5]

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from promoflow.console.cli import app
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.engine.models import Cycle, Decision
-from promoflow.engine.models.scheduling import FIRED, MilestoneFiring
+from promoflow.engine.storage.models import Cycle, Decision
+from promoflow.engine.storage.models.scheduling import FIRED, MilestoneFiring
 
-pytest.importorskip("promoflow.engine.packs")
-pytest.importorskip("promoflow.engine.cycles")
+pytest.importorskip("promoflow.engine.packs.store")
+pytest.importorskip("promoflow.engine.cycles.service")
 
 
 def cli(db_url, *args):
@@ -27,7 +27,7 @@ def cli(db_url, *args):
 
 
 def test_run_due_opens_and_carries_every_cycle_through_to_probation_review(db_url, tmp_path):
-    from promoflow.engine.synthetic import generate_org
+    from promoflow.demo.synthetic import generate_org
 
     cli(db_url, "init", "--start", "2026-10-01T00:00+08:00")
     paths = generate_org(30, ("sales", "cs"), seed=7, period="2026Q3").write_csv(tmp_path)

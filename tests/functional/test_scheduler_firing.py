@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select
 
-from promoflow.engine.models.scheduling import FAILED, FIRED, MilestoneFiring
-from promoflow.engine.scheduling import load_calendars
+from promoflow.engine.scheduling.service import load_calendars
 from promoflow.engine.setup import initialise
-from promoflow.scheduler.calendar import calendar_from_mapping, milestones_between
+from promoflow.engine.storage.models.scheduling import FAILED, FIRED, MilestoneFiring
+from promoflow.rules.calendar import calendar_from_mapping, milestones_between
 from promoflow.scheduler.firing import backoff, run_due
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -184,7 +184,7 @@ def test_backoff_doubles_and_stops_growing_at_an_hour():
 
 
 def test_every_firing_is_in_the_audit_trail(live):
-    from promoflow.engine.models import AuditEvent
+    from promoflow.engine.storage.models import AuditEvent
 
     report = run_due(live.sessions, at("2026-01-20T10:00"), record_action, CALENDARS)
     with live.sessions() as s:
@@ -194,7 +194,7 @@ def test_every_firing_is_in_the_audit_trail(live):
 
 
 def test_a_year_of_the_bundled_packs_fires_every_step_of_every_track_once_in_order(live):
-    pytest.importorskip("promoflow.engine.packs")
+    pytest.importorskip("promoflow.engine.packs.store")
     with live.sessions() as s:
         calendars = load_calendars(s)
     assert set(calendars) >= {"sales", "cs", "support", "cs_rating"}

@@ -20,9 +20,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from typer.testing import CliRunner
 
 from promoflow.console.cli import app
-from promoflow.engine.models.scheduling import FIRED, MilestoneFiring
 from promoflow.engine.setup import initialise
-from promoflow.scheduler.calendar import calendar_from_mapping
+from promoflow.engine.storage.models.scheduling import FIRED, MilestoneFiring
+from promoflow.rules.calendar import calendar_from_mapping
 from promoflow.scheduler.service import InstanceLock, SchedulerBusy, SchedulerService
 
 PROMOFLOW = str(Path(sys.executable).with_name("promoflow"))
@@ -58,7 +58,9 @@ def wait_fired(rt, key, timeout: float = 60) -> MilestoneFiring | None:
 def test_the_service_fires_a_near_future_milestone_at_its_time_then_exits_cleanly_on_sigterm(
     db_url, rt, tmp_path
 ):
-    pytest.importorskip("promoflow.engine.packs", reason="the rule-pack store has not landed yet")
+    pytest.importorskip(
+        "promoflow.engine.packs.store", reason="the rule-pack store has not landed yet"
+    )
     result = CliRunner().invoke(app, ["--db", db_url, "init", "--start", "2026-10-01T00:00+08:00"])
     assert result.exit_code == 0, result.output
     postgres = not db_url.startswith("sqlite")

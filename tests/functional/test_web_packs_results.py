@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from promoflow.engine.models import AuditEvent, ImportRun, PackVersion
+from promoflow.engine.storage.models import AuditEvent, ImportRun, PackVersion
 from tests.functional.web_client import csrf_of, login, make_app
 from tests.functional.web_seed import CYCLE, EVIL, NOW, SALES_TEXT, SALES_VERSION
 
@@ -61,7 +61,7 @@ def test_what_if_is_for_officers_managers_and_auditors_only(app):
 
 
 def test_what_if_writes_nothing(app, rt):
-    pytest.importorskip("promoflow.engine.evaluation", reason="the evaluation service")
+    pytest.importorskip("promoflow.engine.cycles.evaluation", reason="the evaluation service")
     client = login(app, "auditor")
     page = client.get("/packs/sales")
     with rt.sessions() as s:
@@ -131,7 +131,7 @@ def test_the_audit_page_shows_the_verify_status_and_filters_by_kind(app):
 
 
 def test_the_audit_export_escapes_formulas_and_keeps_names(app, rt):
-    from promoflow.engine.audit import record
+    from promoflow.engine.audit.trail import record
 
     with rt.sessions() as s, s.begin():
         record(s, "user_action", "admin", NOW, subject="=HYPERLINK(1)", reason=EVIL)

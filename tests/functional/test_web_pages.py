@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from promoflow.console.web.auth import LoginLimiter
-from promoflow.engine.models import AuditEvent
+from promoflow.engine.storage.models import AuditEvent
 from tests.functional.web_client import TestClient, csrf_of, login, make_app
 from tests.functional.web_seed import CYCLE, EVIL
 
@@ -196,7 +196,7 @@ def test_htmx_and_swagger_are_served_by_the_app(app):
 
 
 def test_the_case_page_lists_the_case_notices_from_the_outbox(app, rt):
-    from promoflow.engine.models import Notice
+    from promoflow.engine.storage.models import Notice
     from tests.functional.web_seed import NOW
 
     with rt.sessions() as s, s.begin():

@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import bindparam, text
 
-from promoflow.engine.models.base import AwareDateTime
+from promoflow.engine.storage.models.base import AwareDateTime
 from tests.functional.web_client import login, make_app
 from tests.functional.web_seed import NOW
 

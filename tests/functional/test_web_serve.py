@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from promoflow.engine.db import make_engine, upgrade
+from promoflow.engine.storage.db import make_engine, upgrade
 
 
 def _free_port() -> int:

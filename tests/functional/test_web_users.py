@@ -9,8 +9,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from promoflow.console.cli import app
-from promoflow.engine import users
-from promoflow.engine.models import AuditEvent, User
+from promoflow.engine.storage.models import AuditEvent, User
+from promoflow.engine.users import accounts as users
 from promoflow.errors import InputError, NotFoundError
 
 NOW = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)

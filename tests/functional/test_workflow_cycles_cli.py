@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from promoflow.console.cli import app
 from promoflow.engine.bootstrap import bootstrap
-from promoflow.engine.models import Notice
+from promoflow.engine.storage.models import Notice
 from promoflow.errors import InputError
 
 runner = CliRunner()

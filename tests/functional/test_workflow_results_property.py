@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from promoflow.engine import cycles
+from promoflow.engine.cycles import service as cycles
 from promoflow.engine.imports.results import import_results
-from promoflow.engine.models import Decision, Employee, StageResult
-from promoflow.engine.packs import load_bundled
+from promoflow.engine.packs.store import load_bundled
+from promoflow.engine.storage.models import Decision, Employee, StageResult
 from promoflow.errors import InputError
 
 TZ = ZoneInfo("Asia/Shanghai")

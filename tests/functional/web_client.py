@@ -7,7 +7,7 @@ import warnings
 
 from promoflow.console.web.app import create_app
 from promoflow.console.web.auth import LoginLimiter
-from promoflow.engine import users
+from promoflow.engine.users import accounts as users
 from tests.functional.web_seed import NOW, PASSWORD, add_users, seed_cycle
 
 with warnings.catch_warnings():

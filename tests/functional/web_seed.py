@@ -14,9 +14,16 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from promoflow.engine import users
-from promoflow.engine.audit import Event, record_many
-from promoflow.engine.models import Case, Cycle, Decision, Employee, PackVersion, StageResult
+from promoflow.engine.audit.trail import Event, record_many
+from promoflow.engine.storage.models import (
+    Case,
+    Cycle,
+    Decision,
+    Employee,
+    PackVersion,
+    StageResult,
+)
+from promoflow.engine.users import accounts as users
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)
 #: the bundled sales pack, stored as ``promoflow init`` stores it (version = sha256 of the text)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoflow.engine.audit import _jsonable, canonical, canonical_text, event_hash, json_text
+from promoflow.engine.audit.trail import _jsonable, canonical, canonical_text, event_hash, json_text
 
 texts = st.text()  # any unicode: quotes, backslashes, control characters, CJK
 maybe_text = st.none() | texts

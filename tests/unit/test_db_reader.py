@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from promoflow.engine.db import JOURNAL_ENV, export_snapshot, make_engine, reader, reader_url
+from promoflow.engine.storage.db import (
+    JOURNAL_ENV,
+    export_snapshot,
+    make_engine,
+    reader,
+    reader_url,
+)
 
 
 def test_a_wal_sqlite_file_can_be_read_by_another_process(tmp_path):

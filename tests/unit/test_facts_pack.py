@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from promoflow.engine.facts_pack import Settings
+from promoflow.rules.facts.pack import Settings
 from promoflow.rules.packs import bundled_packs
 
 D = Decimal

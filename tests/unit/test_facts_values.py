@@ -8,7 +8,7 @@ from fractions import Fraction
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from promoflow.engine.facts_values import EmployeeMetrics, mean, tidy, weighted_sum
+from promoflow.rules.facts.values import EmployeeMetrics, mean, tidy, weighted_sum
 from promoflow.rules.periods import parse_period
 
 D = Decimal
@@ -231,7 +231,7 @@ def test_remembered_conversion_answers_as_the_column_type_does():
     from sqlalchemy import Numeric
     from sqlalchemy.dialects import sqlite
 
-    from promoflow.engine.facts_load import _remembered
+    from promoflow.engine.facts.load import _remembered
 
     convert = Numeric(20, 6).result_processor(sqlite.dialect(), None)
     remembered = _remembered(convert)

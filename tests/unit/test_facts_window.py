@@ -7,8 +7,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoflow.engine.facts import Window
-from promoflow.engine.facts_values import EmployeeMetrics
+from promoflow.engine.facts.build import Window
+from promoflow.rules.facts.values import EmployeeMetrics
 from promoflow.rules.periods import parse_period
 
 D = Decimal

@@ -6,8 +6,8 @@ from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 
+from promoflow.demo.synthetic import generate_org, results_csv_text, stage_results
 from promoflow.engine.imports.catalog import Catalog
-from promoflow.engine.synthetic import generate_org, results_csv_text, stage_results
 from promoflow.rules.periods import months_in_grade, parse_period
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoflow.engine.audit import Event, EventEncoder, _jsonable, encode_event, json_text
-from promoflow.engine.json_text import column_text
+from promoflow.engine.audit.trail import Event, EventEncoder, _jsonable, encode_event, json_text
+from promoflow.engine.storage.json_text import column_text
 
 texts = st.text()  # quotes, backslashes, control characters, surrogate-free unicode, CJK
 scalars = (

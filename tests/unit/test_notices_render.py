@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import UndefinedError
 
-from promoflow.engine.notices import KINDS, LANGS, _env, _plain_blocks, render
+from promoflow.engine.notices.outbox import KINDS, LANGS, _env, _plain_blocks, render
 
 PARAMS = {
     "cycle_id": "sales-2026Q3",
@@ -62,8 +62,8 @@ def test_a_missing_field_still_fails_loudly(kind):
 def test_a_prepared_notice_encodes_its_event_alike_with_a_milestone_encoder():
     from datetime import datetime, timedelta, timezone
 
-    from promoflow.engine.audit import EventEncoder
-    from promoflow.engine.notices import Outgoing, prepare
+    from promoflow.engine.audit.trail import EventEncoder
+    from promoflow.engine.notices.outbox import Outgoing, prepare
 
     now = datetime(2026, 10, 8, 9, 0, tzinfo=timezone(timedelta(hours=8)))
     params = {"cycle_id": "sales-2026Q3", "employee_id": "E1", "name": '吕佳 "q" \\ x',

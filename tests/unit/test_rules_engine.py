@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promoflow.engine import rules_engine
-from promoflow.engine.evaluation import evaluate_facts
+from promoflow.engine.cycles.evaluation import evaluate_facts
 from promoflow.rules.conditions import compare, comparisons
 from promoflow.rules.decide import Verdict, plain_verdict
 from promoflow.rules.packs import bundled_packs, load_pack_text

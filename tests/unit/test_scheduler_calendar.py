@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoflow.engine.scheduling import with_effective_step
-from promoflow.scheduler.calendar import (
+from promoflow.engine.scheduling.service import with_effective_step
+from promoflow.rules.calendar import (
     CalendarError,
     calendar_from_mapping,
     is_working_day,

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from promoflow.engine.db import make_engine, schema_exists, upgrade
-from promoflow.engine.models import Base
+from promoflow.engine.storage.db import make_engine, schema_exists, upgrade
+from promoflow.engine.storage.models import Base
 
 
 def test_upgrade_creates_every_table_from_an_empty_database(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoflow.engine.db import SQLITE_ROWS_PER_INSERT, sqlite_insert_rows
+from promoflow.engine.storage.db import SQLITE_ROWS_PER_INSERT, sqlite_insert_rows
 
 HEAD = "INSERT INTO t (a, b, c) VALUES"
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from promoflow.engine.db import JOURNAL_ENV, PAGE_SIZE_ENV, make_engine, reader
+from promoflow.engine.storage.db import JOURNAL_ENV, PAGE_SIZE_ENV, make_engine, reader
 from promoflow.errors import ConfigError
 
 

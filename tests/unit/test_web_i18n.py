@@ -33,7 +33,7 @@ def test_every_used_key_has_both_languages():
 
 @pytest.mark.parametrize("prefix", ["outcome", "funnel"])
 def test_every_computed_key_family_is_complete(prefix):
-    from promoflow.engine.queries import OUTCOMES
+    from promoflow.engine.read.queries import OUTCOMES
 
     wanted = (
         OUTCOMES

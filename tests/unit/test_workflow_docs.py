@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from promoflow.workflow.diagrams import block, mermaid, render_into
 from promoflow.workflow.specs import PROBATION, all_specs
+from tools.diagrams import block, mermaid, render_into
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "workflow.md"
 

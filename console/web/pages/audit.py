@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from promoflow.console.web import exports, services
 from promoflow.console.web.auth import Principal, db_session, require
 from promoflow.console.web.render import render
-from promoflow.engine import queries
+from promoflow.engine.read import queries
 from promoflow.errors import InputError
 
 router = APIRouter()

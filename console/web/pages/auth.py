@@ -21,8 +21,8 @@ from promoflow.console.web.auth import (
 )
 from promoflow.console.web.i18n import LANGUAGES
 from promoflow.console.web.render import render
-from promoflow.engine import users
-from promoflow.engine.audit import record
+from promoflow.engine.audit.trail import record
+from promoflow.engine.users import accounts as users
 
 router = APIRouter()
 

@@ -10,7 +10,7 @@ from promoflow.console.web import exports, services, timeline
 from promoflow.console.web.auth import Principal, act, db_session, language_of, require
 from promoflow.console.web.pages.dashboard import cycle_charts
 from promoflow.console.web.render import render
-from promoflow.engine import queries
+from promoflow.engine.read import queries
 
 router = APIRouter()
 

@@ -11,7 +11,7 @@ from promoflow.console.web import charts, timeline
 from promoflow.console.web.auth import Principal, db_session, require
 from promoflow.console.web.i18n import translator
 from promoflow.console.web.render import render
-from promoflow.engine import queries
+from promoflow.engine.read import queries
 
 router = APIRouter()
 
@@ -19,7 +19,7 @@ router = APIRouter()
 def pending_override_count(session: Session) -> int | None:
     """Overrides waiting for a second person (None before the overrides table exists)."""
     try:
-        from promoflow.engine.models.overrides import Override
+        from promoflow.engine.storage.models.overrides import Override
     except ImportError:
         return None
     return session.scalar(
@@ -34,7 +34,7 @@ def cycle_charts(session: Session, cycle_id: str, lang: str) -> dict:
     cycle = session.get(queries.Cycle, cycle_id)
     if cycle is not None:
         try:
-            from promoflow.engine.packs import pack_by_version
+            from promoflow.engine.packs.store import pack_by_version
 
             grades = pack_by_version(session, cycle.pack_id, cycle.pack_version).grades
         except Exception:

@@ -1,6 +1,6 @@
 """The override form (reason required) and the approval queue (four eyes).
 
-Both call the AUDIT engineer's service ``promoflow.engine.overrides``: it checks the
+Both call the AUDIT engineer's service ``promoflow.engine.overrides.service``: it checks the
 roles, that the approver is not the proposer, applies the change and writes the audit
 events. The console only collects the input and shows the result.
 """
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from promoflow.console.web import services
 from promoflow.console.web.auth import Principal, act, db_session, require
 from promoflow.console.web.render import render
-from promoflow.engine import queries
+from promoflow.engine.read import queries
 from promoflow.errors import PromoflowError
 
 router = APIRouter()
@@ -36,7 +36,7 @@ KINDS = (
 def kind_labels() -> dict[str, dict[str, str]]:
     """Each override kind's name in Chinese and English, as the overrides service names it."""
     try:
-        from promoflow.engine.overrides import KINDS as SERVICE_KINDS
+        from promoflow.engine.overrides.service import KINDS as SERVICE_KINDS
     except ImportError:
         return {k: {"zh": k, "en": k} for k in KINDS}
     return {k: {"zh": v.zh or k, "en": v.en or k} for k, v in SERVICE_KINDS.items()}
@@ -64,7 +64,7 @@ def _override_row(o: Any) -> dict[str, Any]:
 
 def _model():
     try:
-        from promoflow.engine.models.overrides import Override
+        from promoflow.engine.storage.models.overrides import Override
     except ImportError:
         return None
     return Override

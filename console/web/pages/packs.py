@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from promoflow.console.web import services
 from promoflow.console.web.auth import Principal, act, db_session, require
 from promoflow.console.web.render import render
-from promoflow.engine import queries
-from promoflow.engine.models import Cycle
+from promoflow.engine.read import queries
+from promoflow.engine.storage.models import Cycle
 from promoflow.errors import NotFoundError, PromoflowError
 
 router = APIRouter()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from promoflow.console.web.auth import Principal, act, db_session, require
 from promoflow.console.web.render import render
 from promoflow.console.web.services import ServiceUnavailable, service
-from promoflow.engine import queries
+from promoflow.engine.read import queries
 from promoflow.errors import InputError, PromoflowError
 
 router = APIRouter()

@@ -1,0 +1,497 @@
+"""HR overrides: overruling the rules, with a reason, a role, and — for grades — four eyes.
+
+An ``hr_officer`` (or ``hr_manager``) proposes; an ``hr_manager`` approves or rejects. An
+override that changes a grade (force or block a promotion, cancel or change a demotion,
+set a grade) takes effect only when a *different* ``hr_manager`` approves it (four eyes).
+An override that changes no grade (record a missing result, end a probation) needs an
+``hr_manager`` too, but may be one person: proposed by a manager, it takes effect at
+once; proposed by an officer, it waits for a manager. Every step needs a reason, writes an
+audit event in the same transaction, and leaves the rule's own decision untouched beside
+the override (``rule_decision``), so exports and auditors see both.
+
+Roles come from the stored users (:func:`promoflow.engine.users.accounts.roles_of`): an acting name
+that is not an active user holds no role and may do nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promoflow.engine.audit.trail import Event, record_many
+from promoflow.engine.storage.models import (
+    Case,
+    Cycle,
+    Decision,
+    Employee,
+    GradeHistory,
+    StageResult,
+)
+from promoflow.engine.storage.models.overrides import Override
+from promoflow.errors import AccessDenied, InputError, NotFoundError, TransitionError
+
+PROPOSERS = frozenset({"hr_officer", "hr_manager"})
+APPROVERS = frozenset({"hr_manager"})
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of override: whether it changes a grade, and what it needs."""
+
+    name: str
+    changes_grade: bool
+    needs_cycle: bool
+    params: tuple[str, ...] = ()  # required keys of ``params``
+    zh: str = ""
+    en: str = ""
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("force_promotion", True, True, (), "强制晋升", "force a promotion"),
+        Kind("block_promotion", True, True, (), "阻止晋升", "block a promotion"),
+        Kind("cancel_demotion", True, True, (), "取消降级", "cancel a demotion"),
+        Kind("change_demotion", True, True, ("to_grade",), "变更降级", "change a demotion"),
+        Kind("set_grade", True, False, ("to_grade",), "设定职级", "set a grade"),
+        Kind("record_result", False, True, ("stage", "value"), "补录结果", "record a result"),
+        Kind("end_probation", False, True, (), "结束试用期", "end a probation"),
+    )
+}
+
+
+def _roles(session: Session, user: str) -> set[str]:
+    from promoflow.engine.users.accounts import roles_of
+
+    return set(roles_of(session, user))
+
+
+def _require(session: Session, user: str, allowed: frozenset[str], action: str) -> None:
+    held = _roles(session, user)
+    if not held & allowed:
+        raise AccessDenied(
+            f"{user!r} may not {action}: it needs the role {' or '.join(sorted(allowed))} "
+            f"(holds: {', '.join(sorted(held)) or 'none — not an active user'})"
+        )
+
+
+def _reason(text: str | None, what: str) -> str:
+    reason = (text or "").strip()
+    if not reason:
+        raise InputError(f"{what} needs a reason: say why the rule's decision is overruled")
+    return reason
+
+
+def _pack(session: Session, cycle: Cycle | None, employee: Employee):
+    from promoflow.engine.packs import store as packs
+
+    if cycle is not None:
+        return packs.pack_by_version(session, cycle.pack_id, cycle.pack_version)
+    return packs.active_pack(session, employee.track)
+
+
+def _rule_decision(decision: Decision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "decision_id": decision.id,
+        "outcome": decision.outcome,
+        "from_grade": decision.from_grade,
+        "to_grade": decision.to_grade,
+        "rule": decision.rule,
+        "probation": bool(decision.probation),
+        "review": decision.review,
+    }
+
+
+def _effect(kind: Kind, params: dict, decision: Decision | None, employee: Employee, pack):
+    """What the override makes effective; refuses one that does not fit the decision."""
+    grade = decision.from_grade if decision is not None else employee.grade
+    grades = tuple(pack.grades)
+
+    def grade_param() -> str:
+        target = str(params.get("to_grade", "")).strip()
+        if target not in grades:
+            raise InputError(
+                f"to_grade {target!r} is not a grade of track {pack.id} ({', '.join(grades)})"
+            )
+        return target
+
+    def outcome_is(*wanted: str) -> None:
+        if decision is None or decision.outcome not in wanted:
+            got = "no decision" if decision is None else f"outcome {decision.outcome!r}"
+            raise InputError(
+                f"{kind.name} applies to a decision with outcome {' or '.join(wanted)}; "
+                f"employee {employee.employee_id} has {got}"
+            )
+
+    if kind.name == "force_promotion":
+        if "to_grade" in params:
+            target = grade_param()
+        elif grades.index(grade) + 1 < len(grades):
+            target = grades[grades.index(grade) + 1]
+        else:
+            raise InputError(f"{grade} is the top grade of {pack.id}: nothing to promote to")
+        if grades.index(target) <= grades.index(grade):
+            raise InputError(f"force_promotion must go up from {grade}, not to {target}")
+        return {"outcome": "promoted", "from_grade": grade, "to_grade": target}
+    if kind.name in ("block_promotion", "cancel_demotion"):
+        outcome_is("promoted" if kind.name == "block_promotion" else "demoted")
+        return {"outcome": "unchanged", "from_grade": grade, "to_grade": grade}
+    if kind.name == "change_demotion":
+        outcome_is("demoted")
+        target = grade_param()
+        if grades.index(target) >= grades.index(grade):
+            raise InputError(f"change_demotion must go down from {grade}, not to {target}")
+        return {"outcome": "demoted", "from_grade": grade, "to_grade": target}
+    if kind.name == "set_grade":
+        target = grade_param()
+        return {"outcome": "set", "from_grade": employee.grade, "to_grade": target}
+    if kind.name == "record_result":
+        return {"stage": str(params["stage"]).strip(), "value": str(params["value"]).strip()}
+    return {"probation": "ended"}
+
+
+def _event(kind: str, o: Override, actor: str, now: datetime, reason: str, **after) -> Event:
+    return Event(
+        kind=kind,
+        actor=actor,
+        at=now,
+        subject=f"override:{o.id}",
+        employee_id=o.employee_id,
+        cycle_id=o.cycle_id,
+        case_id=o.case_id,
+        before={"rule_decision": o.rule_decision} if o.rule_decision else None,
+        after={
+            "override_id": o.id,
+            "kind": o.kind,
+            "params": o.params,
+            "status": o.status,
+            "effect": o.effect,
+            "proposed_by": o.proposed_by,
+            **after,
+        },
+        reason=reason,
+    )
+
+
+def propose(
+    session: Session,
+    *,
+    now: datetime,
+    actor: str,
+    employee_id: str,
+    kind: str,
+    reason: str | None,
+    cycle_id: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> Override:
+    """Propose an override (the caller commits); one that changes no grade, proposed by an
+    ``hr_manager``, is approved and applied at once."""
+    reason = _reason(reason, "an override")
+    if kind not in KINDS:
+        raise InputError(f"unknown override kind {kind!r}: use {', '.join(KINDS)}")
+    spec = KINDS[kind]
+    _require(session, actor, PROPOSERS, "propose an override")
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    absent = [p for p in spec.params if not str(params.get(p, "")).strip()]
+    if absent:
+        raise InputError(f"{kind} needs {', '.join(absent)}")
+    employee = session.get(Employee, employee_id)
+    if employee is None:
+        raise NotFoundError(f"no employee {employee_id!r}")
+    cycle = session.get(Cycle, cycle_id) if cycle_id else None
+    if cycle_id and cycle is None:
+        raise NotFoundError(f"unknown cycle {cycle_id!r}")
+    if spec.needs_cycle and cycle is None:
+        raise InputError(f"{kind} needs the cycle it overrides (--cycle)")
+    decision = case = None
+    if cycle is not None:
+        decision = session.scalar(
+            select(Decision).where(
+                Decision.cycle_id == cycle.cycle_id, Decision.employee_id == employee_id
+            )
+        )
+        case = session.scalar(
+            select(Case).where(Case.cycle_id == cycle.cycle_id, Case.employee_id == employee_id)
+        )
+        if spec.needs_cycle and decision is None and kind != "force_promotion":
+            raise NotFoundError(f"{employee_id} was not evaluated in {cycle.cycle_id}")
+    pack = _pack(session, cycle, employee)
+    override = Override(
+        cycle_id=cycle.cycle_id if cycle else None,
+        employee_id=employee_id,
+        case_id=case.id if case else None,
+        kind=kind,
+        params=params,
+        reason=reason,
+        changes_grade=spec.changes_grade,
+        status="proposed",
+        rule_decision=_rule_decision(decision),
+        effect=_effect(spec, params, decision, employee, pack),
+        proposed_by=actor,
+        proposed_at=now,
+    )
+    if kind in ("record_result", "end_probation"):
+        _check_case_move(session, override, case, pack)
+    session.add(override)
+    session.flush()
+    events = [_event("override_proposed", override, actor, now, reason)]
+    if not spec.changes_grade and _roles(session, actor) & APPROVERS:
+        override.status, override.decided_by, override.decided_at = "approved", actor, now
+        override.decision_note = "changes no grade, proposed by an hr_manager: in effect at once"
+        events.append(_event("override_approved", override, actor, now, override.decision_note))
+        record_many(session, events)
+        _apply(session, override, case, pack, now, actor)
+    else:
+        record_many(session, events)
+    return override
+
+
+def _get(session: Session, override_id: int) -> Override:
+    override = session.get(Override, override_id)
+    if override is None:
+        raise NotFoundError(f"no override #{override_id}")
+    if override.status != "proposed":
+        raise TransitionError(
+            f"override #{override_id} is already {override.status} "
+            f"(by {override.decided_by} at {override.decided_at})"
+        )
+    return override
+
+
+def approve(
+    session: Session, override_id: int, *, now: datetime, actor: str, note: str | None = None
+) -> Override:
+    """Approve a proposed override and apply it (the caller commits). Four eyes for grades."""
+    override = _get(session, override_id)
+    _require(session, actor, APPROVERS, "approve an override")
+    if override.changes_grade and actor == override.proposed_by:
+        raise AccessDenied(
+            f"override #{override_id} changes a grade: it needs a second person — "
+            f"{actor!r} proposed it and may not approve it (four eyes)"
+        )
+    override.status, override.decided_by, override.decided_at = "approved", actor, now
+    override.decision_note = (note or "").strip() or None
+    record_many(
+        session,
+        [_event("override_approved", override, actor, now, override.decision_note or "approved")],
+    )
+    employee = session.get(Employee, override.employee_id)
+    cycle = session.get(Cycle, override.cycle_id) if override.cycle_id else None
+    case = session.get(Case, override.case_id) if override.case_id else None
+    _apply(session, override, case, _pack(session, cycle, employee), now, actor)
+    return override
+
+
+def reject(
+    session: Session, override_id: int, *, now: datetime, actor: str, note: str | None = None
+) -> Override:
+    """Reject a proposed override (the caller commits); the rule's decision stands."""
+    override = _get(session, override_id)
+    _require(session, actor, APPROVERS, "reject an override")
+    note = _reason(note, "a rejection")
+    override.status, override.decided_by, override.decided_at = "rejected", actor, now
+    override.decision_note = note
+    record_many(session, [_event("override_rejected", override, actor, now, note)])
+    return override
+
+
+# --- applying an approved override --------------------------------------------------------
+
+
+def _stage_trigger(case: Case, stage: str) -> str:
+    from promoflow.workflow.specs import stage_short
+
+    if stage == "probation_review":
+        return "record_probation"
+    return f"record_{stage_short(stage)}"
+
+
+def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> None:
+    """Refuse at proposal a result or probation end the case cannot take now."""
+    from promoflow.workflow.specs import spec_for
+
+    if case is None:
+        raise NotFoundError(f"{o.employee_id} has no case in {o.cycle_id}")
+    spec = spec_for(case.kind, tuple(pack.stages))
+    if o.kind == "end_probation":
+        if case.kind != "probation" or case.state not in ("on_probation", "dismissal_review"):
+            raise TransitionError(
+                f"end_probation needs a probation case on probation or under dismissal review; "
+                f"{o.employee_id} has a {case.kind} case in state {case.state!r}"
+            )
+        return
+    trigger = _stage_trigger(case, o.effect["stage"])
+    allowed = spec.allowed(case.state)
+    if trigger not in allowed:
+        raise TransitionError(
+            f"{o.employee_id}'s {case.kind} case is in state {case.state!r}: it takes no "
+            f"{o.effect['stage']} result now (allowed: {', '.join(allowed) or 'none'})"
+        )
+
+
+def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime, actor: str):
+    from promoflow.engine.cases import moves as cases
+
+    why = f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
+    if o.kind == "record_result":
+        from promoflow.workflow import guards
+
+        stage, value = o.effect["stage"], o.effect["value"]
+        try:
+            verdict = guards.judge(stage, value, dict(pack.pass_marks))
+        except ValueError as exc:
+            raise InputError(f"{stage} result {value!r}: {exc}") from exc
+        session.add(
+            StageResult(
+                cycle_id=o.cycle_id,
+                employee_id=o.employee_id,
+                stage=stage,
+                value=verdict.value,
+                score=verdict.score,
+                passed=verdict.passed,
+                recorded_at=now,
+            )
+        )
+        session.flush()
+        state = cases.trigger(
+            session, case, _stage_trigger(case, stage), now, actor, why, verdict=verdict,
+            flagged=None,
+        )  # fmt: skip
+        o.effect = {**o.effect, "passed": verdict.passed, "state": state}
+        return
+    if o.kind == "end_probation":
+        if case.state == "on_probation":
+            from promoflow.workflow.guards import Verdict
+
+            verdict = Verdict("probation_review", "pass", None, True, None)
+            state = cases.trigger(
+                session, case, "record_probation", now, actor, why, verdict=verdict
+            )
+        else:
+            state = cases.trigger(session, case, "retain", now, actor, why)
+        o.effect = {**o.effect, "state": state}
+        return
+    _set_grade(session, o, now, actor, why)
+
+
+def _set_grade(session: Session, o: Override, now: datetime, actor: str, why: str) -> None:
+    """Record the grade the override decided, from today, with its history and event."""
+    employee = session.get(Employee, o.employee_id)
+    target = o.effect["to_grade"]
+    since = _effective(o, now)
+    before = employee.grade
+    o.effect = {**o.effect, "applied_grade": target, "effective_from": since.isoformat()}
+    if target == before:
+        # e.g. a promotion blocked before it took effect: nothing to change now; the
+        # workflow must not carry out the rule's change (see effective_overrides)
+        return
+    employee.grade, employee.grade_since, employee.updated_at = target, since, now
+    session.add(
+        GradeHistory(
+            employee_id=employee.employee_id,
+            track=employee.track,
+            grade=target,
+            previous_grade=before,
+            effective_from=since,
+            source="override",
+            reason=why,
+            cycle_id=o.cycle_id,
+            recorded_at=now,
+        )
+    )
+    record_many(
+        session,
+        [
+            Event(
+                kind="grade_change",
+                actor=actor,
+                at=now,
+                subject=f"override:{o.id}",
+                employee_id=employee.employee_id,
+                cycle_id=o.cycle_id,
+                case_id=o.case_id,
+                before={"grade": before},
+                after={"grade": target, "grade_since": since.isoformat(), "override_id": o.id},
+                reason=why,
+            )
+        ],
+    )
+
+
+def _effective(o: Override, now: datetime) -> date:
+    value = (o.params or {}).get("effective")
+    if value:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise InputError(f"effective {value!r} is not a date (YYYY-MM-DD)") from exc
+    return now.date()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def override_record(o: Override) -> dict[str, Any]:
+    """One override as plain data (CLI, exports)."""
+    return {
+        "id": o.id,
+        "kind": o.kind,
+        "status": o.status,
+        "cycle_id": o.cycle_id,
+        "employee_id": o.employee_id,
+        "params": o.params,
+        "effect": o.effect,
+        "rule_decision": o.rule_decision,
+        "reason": o.reason,
+        "proposed_by": o.proposed_by,
+        "proposed_at": o.proposed_at.isoformat(),
+        "decided_by": o.decided_by,
+        "decided_at": o.decided_at.isoformat() if o.decided_at else None,
+        "decision_note": o.decision_note,
+    }
+
+
+def list_overrides(
+    session: Session, cycle_id: str | None = None, status: str | None = None
+) -> list[Override]:
+    """Overrides, oldest first, optionally of one cycle and/or one status."""
+    query = select(Override).order_by(Override.id)
+    if cycle_id:
+        query = query.where(Override.cycle_id == cycle_id)
+    if status:
+        query = query.where(Override.status == status)
+    return list(session.scalars(query))
+
+
+def overrides_for_cycle(session: Session, cycle_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Every override of a cycle by employee id (for the decisions export beside the rule)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for o in list_overrides(session, cycle_id):
+        out.setdefault(o.employee_id, []).append(
+            {
+                "id": o.id,
+                "kind": o.kind,
+                "status": o.status,
+                "effect": o.effect,
+                "reason": o.reason,
+                "proposed_by": o.proposed_by,
+                "decided_by": o.decided_by,
+            }
+        )
+    return out
+
+
+def effective_overrides(session: Session, cycle_id: str) -> dict[str, Override]:
+    """The latest approved grade-changing override per employee of a cycle: what the
+    workflow should carry out instead of the rule's decision."""
+    out: dict[str, Override] = {}
+    for o in list_overrides(session, cycle_id, "approved"):
+        if o.changes_grade:
+            out[o.employee_id] = o
+    return out

@@ -1,0 +1,265 @@
+"""Console users: accounts, roles, passwords, API tokens and login sessions.
+
+One service for the CLI (``promoflow user …``), the web console and the API. Other
+services ask :func:`roles_of` before letting someone act (the four-eyes override rule
+needs it). Every change is written to the audit trail as a ``user_action`` event; no
+password or token ever reaches the trail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from promoflow.engine.audit.trail import record
+from promoflow.engine.storage.models.users import ApiToken, LoginSession, User, UserRole
+from promoflow.errors import InputError, NotFoundError
+
+ROLES = ("viewer", "hr_officer", "hr_manager", "auditor", "admin")
+LANGUAGES = ("zh", "en")
+MIN_PASSWORD = 8
+SESSION_LIFETIME = timedelta(hours=12)
+
+_hasher = PasswordHasher()
+#: verified against when a username is unknown, so a wrong name costs as long as a wrong password
+_DUMMY_HASH = _hasher.hash("promoflow-dummy-password")
+
+
+def use_cheap_hashing() -> None:
+    """Argon2 with minimal cost, for test suites only (hashes stay valid argon2 hashes).
+
+    Stored hashes carry their own parameters, so a hash made either way verifies either way.
+    """
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("promoflow-dummy-password")
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex of a random secret (token or session id): what the database keeps."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InputError(f"unknown role(s) {', '.join(unknown)}: use {', '.join(ROLES)}")
+    return set(roles)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password too short: at least {MIN_PASSWORD} characters")
+
+
+def get_user(session: Session, username: str) -> User:
+    """The user called ``username``; NotFoundError if there is none."""
+    user = session.get(User, username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def roles_of(session: Session, username: str) -> set[str]:
+    """The roles an active user holds (empty for unknown or deactivated users)."""
+    user = session.get(User, username)
+    if user is None or not user.active:
+        return set()
+    return set(session.scalars(select(UserRole.role).where(UserRole.username == username)))
+
+
+def list_users(session: Session) -> list[dict]:
+    """Every user with roles, for the admin page and ``promoflow user list``."""
+    roles: dict[str, set[str]] = {}
+    for name, role in session.execute(select(UserRole.username, UserRole.role)):
+        roles.setdefault(name, set()).add(role)
+    return [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "language": u.language,
+            "active": u.active,
+            "roles": sorted(roles.get(u.username, set())),
+        }
+        for u in session.scalars(select(User).order_by(User.username))
+    ]
+
+
+def add_user(
+    session: Session,
+    username: str,
+    password: str,
+    roles: set[str] | list[str] | tuple[str, ...],
+    now: datetime,
+    actor: str,
+    display_name: str | None = None,
+    language: str = "zh",
+) -> User:
+    """Create a user with a hashed password and roles; the caller commits."""
+    username = username.strip()
+    if not username or len(username) > 100 or any(c.isspace() for c in username):
+        raise InputError("username must be 1–100 characters without spaces")
+    if session.get(User, username) is not None:
+        raise InputError(f"user {username!r} already exists")
+    if language not in LANGUAGES:
+        raise InputError(f"language must be one of {', '.join(LANGUAGES)}")
+    wanted = _check_roles(roles)
+    _check_password(password)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=_hasher.hash(password),
+        language=language,
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    session.add_all(UserRole(username=username, role=r) for r in sorted(wanted))
+    session.flush()
+    record(
+        session,
+        "user_action",
+        actor,
+        now,
+        subject=f"user:{username}",
+        after={"action": "user_add", "username": username, "roles": sorted(wanted)},
+    )
+    return user
+
+
+def set_password(session: Session, username: str, password: str, now: datetime, actor: str) -> None:
+    """Replace a user's password and end every login session of theirs."""
+    user = get_user(session, username)
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+    user.updated_at = now
+    session.execute(delete(LoginSession).where(LoginSession.username == username))
+    record(
+        session,
+        "user_action",
+        actor,
+        now,
+        subject=f"user:{username}",
+        after={"action": "password_set", "username": username},
+    )
+
+
+def set_roles(
+    session: Session,
+    username: str,
+    roles: set[str] | list[str] | tuple[str, ...],
+    now: datetime,
+    actor: str,
+) -> set[str]:
+    """Replace a user's roles with exactly ``roles``; returns them."""
+    user = get_user(session, username)
+    wanted = _check_roles(roles)
+    before = roles_of(session, username)
+    session.execute(delete(UserRole).where(UserRole.username == username))
+    session.add_all(UserRole(username=username, role=r) for r in sorted(wanted))
+    user.updated_at = now
+    session.flush()
+    record(
+        session,
+        "user_action",
+        actor,
+        now,
+        subject=f"user:{username}",
+        before={"roles": sorted(before)},
+        after={"action": "roles_set", "username": username, "roles": sorted(wanted)},
+    )
+    return wanted
+
+
+def set_language(session: Session, username: str, language: str, now: datetime) -> None:
+    """Remember a user's UI language (a preference, not an audited change)."""
+    if language not in LANGUAGES:
+        raise InputError(f"language must be one of {', '.join(LANGUAGES)}")
+    user = get_user(session, username)
+    user.language = language
+    user.updated_at = now
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user whose password matches, else None (same cost either way)."""
+    user = session.get(User, username)
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def create_token(session: Session, username: str, name: str, now: datetime, actor: str) -> str:
+    """Issue an API token for ``username``; the plain token is returned once, never stored."""
+    get_user(session, username)
+    token = "pf_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(username=username, name=name, digest=digest(token), created_at=now, revoked=False)
+    )
+    session.flush()
+    record(
+        session,
+        "user_action",
+        actor,
+        now,
+        subject=f"user:{username}",
+        after={"action": "token_create", "username": username, "token_name": name},
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str, now: datetime) -> User | None:
+    """The active owner of a live API token, or None."""
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
+    if row is None or row.revoked:
+        return None
+    user = session.get(User, row.username)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = now
+    return user
+
+
+def start_session(session: Session, username: str, now: datetime) -> tuple[str, str]:
+    """Open a login session: returns (cookie value, CSRF token) for the browser."""
+    sid = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(
+            digest=digest(sid),
+            username=username,
+            csrf=csrf,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    return sid, csrf
+
+
+def session_user(session: Session, sid: str, now: datetime) -> tuple[User, str] | None:
+    """The user and CSRF token of a live login session, or None if unknown or expired."""
+    row = session.get(LoginSession, digest(sid))
+    if row is None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.username)
+    if user is None or not user.active:
+        return None
+    return user, row.csrf
+
+
+def end_session(session: Session, sid: str) -> None:
+    """Log a browser out (its cookie stops working at once)."""
+    session.execute(delete(LoginSession).where(LoginSession.digest == digest(sid)))
