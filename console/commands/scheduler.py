@@ -15,7 +15,12 @@ from promoflow.console.commands._context import parse_time, runtime
 from promoflow.engine.bootstrap import Runtime
 from promoflow.engine.scheduling import service as scheduling
 from promoflow.errors import ConfigError, PromoflowError
-from promoflow.rules.calendar import CalendarError, CalendarSpec, calendar_from_mapping
+from promoflow.rules.calendar import (
+    CalendarError,
+    CalendarSpec,
+    calendar_from_mapping,
+    with_effective_step,
+)
 
 CALENDARS_HELP = (
     "YAML file mapping track → calendar section, used instead of the rule packs' calendars "
@@ -30,9 +35,7 @@ def _calendars(rt: Runtime, path: Path | None) -> dict[str, CalendarSpec]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return {
-            str(track): scheduling.with_effective_step(
-                calendar_from_mapping(section, f"{path}: {track}")
-            )
+            str(track): with_effective_step(calendar_from_mapping(section, f"{path}: {track}"))
             for track, section in data.items()
         }
     except (OSError, yaml.YAMLError, CalendarError, AttributeError) as exc:
