@@ -32,12 +32,13 @@ def sales_pack():
 
 def milestone_times(cycle_id: str) -> dict[str, datetime]:
     """When each milestone of ``cycle_id`` is due, per the bundled pack's calendar."""
-    from promoflow.engine.cycles.service import milestone_time, parse_cycle_id
+    from promoflow.engine.cycles.service import parse_cycle_id
+    from promoflow.rules.calendar import milestone_time
     from promoflow.rules.periods import parse_period
 
     pack = sales_pack()
     period = parse_period(parse_cycle_id(cycle_id)[1])
-    return {m.id: milestone_time(pack, period, m.id) for m in pack.calendar.milestones}
+    return {m.id: milestone_time(pack.calendar, period, m.id) for m in pack.calendar.milestones}
 
 
 def initialise(rt: Runtime, start: datetime) -> None:

@@ -1,9 +1,16 @@
-"""When each milestone of each cycle fires: pure date arithmetic over a pack's calendar.
+"""When each milestone of each cycle fires: the one clock, pure date arithmetic over a calendar.
 
 A rule pack's ``calendar`` section says which cycle kinds a track runs (quarter, half) and,
 for every cycle, the milestones in firing order as (month after the period, day, time) in
 the pack's time zone. This module turns that into concrete, aware datetimes for a date
 range. It reads no clock and no database: callers pass the range in.
+
+It is the only place that computes a milestone's time: the scheduler fires a milestone at
+:func:`milestones_between`'s time, and a notice that names a deadline or a date reads
+:func:`milestone_time` or :func:`effective_date`, which are worked out the same way; so
+what employees are told is when the step really happens. The workflow's own step,
+``effective`` (grade changes take effect, POLICY.md §1), is part of every calendar with
+an ``announce`` (:func:`with_effective_step`).
 
 Optional working-day rule (``working_days_only: true``): a milestone that falls on a
 weekend or a Chinese public holiday moves to the previous working day, per the maintained
@@ -17,14 +24,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
-from promoflow.rules.periods import Period, containing, parse_period
+from promoflow.rules.periods import Period, containing, first_month_after, parse_period
 
 CYCLE_KINDS = ("quarter", "half")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
@@ -53,6 +60,14 @@ class MilestoneSpec:
         if not m:
             raise CalendarError(f"milestone {self.id}: time {self.time!r} is not HH:MM")
         return time(int(m[1]), int(m[2]), int(m[3] or 0))
+
+
+#: the workflow's step after ``announce``: announced grade changes take effect on the 1st of
+#: this month after the period, at 00:00 (month 1 is the announcement month; POLICY.md §1)
+EFFECTIVE = "effective"
+EFFECTIVE_MONTH = 2
+#: a date fixed by policy, so the working-day rule never moves it
+EFFECTIVE_STEP = MilestoneSpec(EFFECTIVE, EFFECTIVE_MONTH, day=1, time="00:00", shiftable=False)
 
 
 @dataclass(frozen=True)
@@ -197,15 +212,18 @@ def previous_working_day(day: date) -> tuple[date, str | None]:
     raise CalendarError(f"no working day within 60 days before {day}")  # pragma: no cover
 
 
+def _declared_day(period: Period, m: MilestoneSpec) -> date:
+    """The day the pack declares for ``m`` in the cycle over ``period``, before any shift."""
+    return _add_months(first_month_after(period), m.month - 1).replace(day=m.day)
+
+
 def cycle_milestones(track: str, spec: CalendarSpec, period: Period) -> list[Milestone]:
     """Every milestone of one cycle, in firing order, with its aware firing time."""
     zone = spec.zone()
-    first = period.ends + timedelta(days=1)
     kind_index = CYCLE_KINDS.index(period.kind)
     out: list[Milestone] = []
     for index, m in enumerate(spec.milestones):
-        month_start = _add_months(first, m.month - 1)
-        day = month_start.replace(day=m.day)
+        day = _declared_day(period, m)
         at = datetime.combine(day, m.clock(), tzinfo=zone)
         shifted_from, note = None, None
         if spec.working_days_only and m.shiftable:
@@ -219,6 +237,61 @@ def cycle_milestones(track: str, spec: CalendarSpec, period: Period) -> list[Mil
             at = out[-1].at
         out.append(Milestone(at, track, period.id, m.id, index, kind_index, shifted_from, note))
     return out
+
+
+def with_effective_step(spec: CalendarSpec) -> CalendarSpec:
+    """``spec`` with the ``effective`` step after ``announce`` (unchanged without announce).
+
+    A cycle's steps are its pack's milestones plus ``effective``: grades change on their
+    date, not at the next opening, so the scheduler fires that step like any other.
+    """
+    ids = [m.id for m in spec.milestones]
+    if "announce" not in ids or EFFECTIVE in ids:
+        return spec
+    position = _position(EFFECTIVE_STEP)
+    index = ids.index("announce") + 1
+    while index < len(ids) and _position(spec.milestones[index]) < position:
+        index += 1
+    milestones = (*spec.milestones[:index], EFFECTIVE_STEP, *spec.milestones[index:])
+    return replace(spec, milestones=milestones)
+
+
+def _position(m: MilestoneSpec) -> tuple[int, int, time]:
+    return (m.month, m.day, m.clock())
+
+
+def cycle_steps(pack_calendar: _CalendarLike) -> tuple[str, ...]:
+    """The steps of every cycle of a pack, in the order they fire (``effective`` included)."""
+    return tuple(m.id for m in with_effective_step(calendar_of(pack_calendar)).milestones)
+
+
+def milestone_time(pack_calendar: _CalendarLike, period: Period, milestone: str) -> datetime:
+    """When ``milestone`` of the cycle over ``period`` fires, aware in the calendar's zone.
+
+    The very time the scheduler fires it (working-day shifts included), for the notices
+    and reports that tell people when a step happens.
+    """
+    spec = with_effective_step(calendar_of(pack_calendar))
+    for m in cycle_milestones("", spec, period):
+        if m.milestone == milestone:
+            return m.at
+    steps = ", ".join(m.id for m in spec.milestones)
+    raise CalendarError(f"milestone {milestone!r} is not in the calendar (its steps: {steps})")
+
+
+def effective_date(period: Period) -> date:
+    """POLICY.md §1: the day announced grade changes take effect (the 1st of month 2).
+
+    Fixed by policy, so never moved by the working-day rule: the ``effective`` step fires
+    at 00:00 that day.
+    """
+    return _declared_day(period, EFFECTIVE_STEP)
+
+
+def probation_month(period: Period) -> str:
+    """POLICY.md §2: the month a change takes effect, whose score a probation review reads."""
+    start = effective_date(period)
+    return f"{start.year:04d}-{start.month:02d}"
 
 
 def _periods_touching(kind: str, start: datetime, end: datetime) -> Iterable[Period]:

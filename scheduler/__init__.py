@@ -1,7 +1,9 @@
 """The scheduler: fires each cycle milestone on its date, exactly once (docs/scheduler.md).
 
-``calendar`` is pure milestone arithmetic, ``firing`` the run-due machinery shared by cron
-and the service, ``service`` the long-running APScheduler process.
+Only the entry point lives here: ``service``, the long-running APScheduler process. The
+milestone times are :mod:`promoflow.rules.calendar`; the run-due machinery it shares with
+``promoflow scheduler run-due`` (transactions, locks, retries) is
+:mod:`promoflow.engine.scheduling.firing`.
 """
 
 import logging

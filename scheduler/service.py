@@ -8,8 +8,8 @@ job store shared between services, as APScheduler 3 warns, is not safe: when two
 schedulers ran the same one-off job, the second's ``remove_job`` raised JobLookupError
 and killed its scheduling thread, so that service never woke again. Every job does the
 same thing: one run-due pass at the current time
-(:func:`promoflow.scheduler.firing.run_due`), which fires whatever is due, oldest first,
-exactly once. So a restart catches up on everything missed while down
+(:func:`promoflow.engine.scheduling.firing.run_due`), which fires whatever is due, oldest
+first, exactly once. So a restart catches up on everything missed while down
 (a pass runs at start-up), and a late or duplicated wake-up is harmless.
 
 Stopping: SIGTERM or SIGINT ends the service after the firing in progress (each firing is
@@ -17,29 +17,29 @@ one transaction), shuts APScheduler down and releases the instance lock.
 
 Several processes: on PostgreSQL any number may run; firings are serialised by an
 advisory lock and recorded under a unique key. On SQLite only one may run: a second
-refuses to start (an exclusive lock on ``<database file>.scheduler.lock``).
+refuses to start (:class:`~promoflow.engine.scheduling.instance_lock.InstanceLock`).
+
+This module is an entry point: it owns the clock and the APScheduler jobs, and leaves
+transactions, locks and retries to :mod:`promoflow.engine.scheduling.firing`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import make_url
 
 from promoflow.engine.bootstrap import Runtime
-from promoflow.errors import PromoflowError
-from promoflow.rules.calendar import CalendarSpec, milestones_between
-from promoflow.scheduler.firing import Action, RunReport, backoff, run_due
+from promoflow.engine.scheduling.firing import Action, RunReport, backoff, run_due, upcoming
+from promoflow.engine.scheduling.instance_lock import InstanceLock
+from promoflow.rules.calendar import CalendarSpec
 
 log = logging.getLogger("promoflow.scheduler")
 
@@ -49,12 +49,6 @@ HORIZON = timedelta(days=40)
 REPLAN_EVERY = timedelta(hours=1)
 
 _active: SchedulerService | None = None
-
-
-class SchedulerBusy(PromoflowError):
-    """Another scheduler already runs against this SQLite database."""
-
-    exit_code = 1
 
 
 def wake(reason: str) -> None:
@@ -67,51 +61,6 @@ def replan_job() -> None:
     """The periodic job that schedules newly visible milestones."""
     if _active is not None:
         _active.replan()
-
-
-class InstanceLock:
-    """One scheduler per SQLite database: an exclusive, non-blocking lock on a file beside it.
-
-    The operating system drops the lock when the process ends, however it ends, so a
-    crashed scheduler never blocks the next one. PostgreSQL needs no such lock.
-    """
-
-    def __init__(self, url: str):
-        url_ = make_url(url)
-        database = url_.database if url_.get_backend_name() == "sqlite" else None
-        self.path = (
-            Path(f"{database}.scheduler.lock") if database not in (None, "", ":memory:") else None
-        )
-        self._file = None
-
-    def acquire(self) -> None:
-        """Take the lock, or raise :class:`SchedulerBusy` naming the process that holds it."""
-        if self.path is None:
-            return
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open while the service runs
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise SchedulerBusy(
-                f"another scheduler is already running against this SQLite database "
-                f"({holder} holds {self.path}); SQLite allows one scheduler — stop it first, "
-                f"or use PostgreSQL to run several"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        self._file = handle
-
-    def release(self) -> None:
-        """Give the lock up (also happens when the process exits)."""
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
 
 
 class SchedulerService:
@@ -184,14 +133,9 @@ class SchedulerService:
 
     def _replan(self) -> None:
         now = self.now()
-        with self.rt.sessions() as session:
-            from promoflow.engine.scheduling.service import load_calendars
-
-            calendars = self.calendars if self.calendars is not None else load_calendars(session)
         planned = {
             f"{MILESTONE_JOB}{m.cycle_id}:{m.milestone}": m
-            for m in milestones_between(calendars, now, now + HORIZON)
-            if m.at > now
+            for m in upcoming(self.rt.sessions, now, HORIZON, self.calendars)
         }
         existing = {job.id: job for job in self.scheduler.get_jobs()}
         for job_id, job in existing.items():

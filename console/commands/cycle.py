@@ -14,6 +14,7 @@ from sqlalchemy import select
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.cycles import service as cycles
 from promoflow.errors import ConfigError
+from promoflow.rules.calendar import milestone_time
 from promoflow.settings import smtp_settings
 
 NOW_HELP = "Act as if it were this time (ISO 8601; default: now)."
@@ -194,7 +195,7 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
         console.print(f"  imported {report.rows} {stage} results from {path.name}", highlight=False)
 
     for step in cycles.steps_of(pack):
-        when = cycles.milestone_time(pack, period, step)
+        when = milestone_time(pack.calendar, period, step)
         started = time.perf_counter()
         with rt.sessions() as session, session.begin():
             report = cycles.run_milestone(session, cid, step, when, actor)

@@ -14,8 +14,15 @@ from sqlalchemy.exc import OperationalError
 from promoflow.console.commands._context import parse_time, runtime
 from promoflow.engine.bootstrap import Runtime
 from promoflow.engine.scheduling import service as scheduling
+from promoflow.engine.scheduling.firing import run_due
 from promoflow.errors import ConfigError, PromoflowError
-from promoflow.rules.calendar import CalendarError, CalendarSpec, calendar_from_mapping
+from promoflow.rules.calendar import (
+    CalendarError,
+    CalendarSpec,
+    calendar_from_mapping,
+    with_effective_step,
+)
+from promoflow.scheduler.service import SchedulerService
 
 CALENDARS_HELP = (
     "YAML file mapping track → calendar section, used instead of the rule packs' calendars "
@@ -30,9 +37,7 @@ def _calendars(rt: Runtime, path: Path | None) -> dict[str, CalendarSpec]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return {
-            str(track): scheduling.with_effective_step(
-                calendar_from_mapping(section, f"{path}: {track}")
-            )
+            str(track): with_effective_step(calendar_from_mapping(section, f"{path}: {track}"))
             for track, section in data.items()
         }
     except (OSError, yaml.YAMLError, CalendarError, AttributeError) as exc:
@@ -127,8 +132,6 @@ def register(app: typer.Typer) -> None:
         calendars: Path | None = typer.Option(None, "--calendars", help=CALENDARS_HELP),
     ) -> None:
         """Fire every milestone after go-live and at or before --now not fired yet, oldest first."""
-        from promoflow.scheduler.firing import run_due
-
         rt = runtime(ctx)
         at = parse_time(now, rt)
         try:
@@ -165,8 +168,6 @@ def register(app: typer.Typer) -> None:
         calendars: Path | None = typer.Option(None, "--calendars", help=CALENDARS_HELP),
     ) -> None:
         """Run the scheduler service until SIGTERM/SIGINT; catches up on start-up."""
-        from promoflow.scheduler.service import SchedulerService
-
         _logging()
         rt = runtime(ctx)
         offset = parse_time(fake_now, rt) - rt.now() if fake_now else timedelta(0)

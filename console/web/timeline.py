@@ -1,8 +1,8 @@
-"""Milestone timelines for the dashboard, from the scheduler's calendar of each track.
+"""Milestone timelines for the dashboard, from the one milestone clock of each track.
 
-The calendar is the scheduler's (``scheduler.calendar`` over the active packs); the
-console only reads it. If the calendars cannot be read (no pack loaded yet), the
-dashboard shows no timeline rather than failing.
+The times are the scheduler's and the notices' (:mod:`promoflow.rules.calendar` over the
+active packs' calendars); the console only reads them. If the calendars cannot be read
+(no pack loaded yet), the dashboard shows no timeline rather than failing.
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from promoflow.engine.read.queries import MILESTONE_ORDER
+from promoflow.engine.scheduling.service import load_calendars
+from promoflow.rules.calendar import milestones_between, milestones_of_cycle
 
 log = logging.getLogger(__name__)
 
 
 def _calendars(session: Session):
     try:
-        from promoflow.engine.scheduling.service import load_calendars
-
         return load_calendars(session)
-    except Exception:  # the packs or the scheduler may not be there yet
+    except Exception:  # the packs may not be there yet
         log.debug("no calendars for the dashboard", exc_info=True)
         return {}
 
@@ -33,8 +32,6 @@ def upcoming(session: Session, now: datetime, days: int = 100, limit: int = 8) -
     calendars = _calendars(session)
     if not calendars:
         return []
-    from promoflow.rules.calendar import milestones_between
-
     found = milestones_between(calendars, now, now + timedelta(days=days))
     return [
         {"at": m.at, "cycle_id": m.cycle_id, "milestone": m.milestone, "note": m.note}
@@ -47,19 +44,17 @@ def of_cycle(session: Session, cycle: dict[str, Any], now: datetime) -> list[dic
     calendars = _calendars(session)
     if not calendars:
         return []
-    from promoflow.rules.calendar import milestones_of_cycle
-
     try:
         planned = milestones_of_cycle(calendars, cycle["track"], cycle["period_id"])
     except Exception:
         log.debug("no milestones for %s", cycle["cycle_id"], exc_info=True)
         return []
-    done_upto = (
-        MILESTONE_ORDER.index(cycle["milestone"]) if cycle["milestone"] in MILESTONE_ORDER else -1
-    )
+    # the calendar's own firing order, ``effective`` included: the cycle's last step done
+    # marks everything up to it done
+    order = [m.milestone for m in planned]
+    done_upto = order.index(cycle["milestone"]) if cycle["milestone"] in order else -1
     rows, next_marked = [], False
-    for m in planned:
-        position = MILESTONE_ORDER.index(m.milestone) if m.milestone in MILESTONE_ORDER else 99
+    for position, m in enumerate(planned):
         if position <= done_upto:
             status = "done"
         elif not next_marked:

@@ -26,12 +26,6 @@ from promoflow.engine.cycles.milestones import (
     pack_stages,
     refs_with_people,
 )
-from promoflow.engine.cycles.service import (
-    EFFECTIVE,
-    effective_date,
-    milestone_time,
-    probation_month,
-)
 from promoflow.engine.notices.outbox import Outgoing, queue
 from promoflow.engine.overrides.service import effective_overrides
 from promoflow.engine.storage.models import (
@@ -43,6 +37,7 @@ from promoflow.engine.storage.models import (
     Vacancy,
 )
 from promoflow.errors import TransitionError
+from promoflow.rules.calendar import EFFECTIVE, effective_date, milestone_time, probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
 from promoflow.workflow.specs import MachineSpec, spec_for, stage_short
@@ -287,7 +282,7 @@ def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
 def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
     """On the effective date, announced grade changes become the employees' grades."""
     period = parse_period(cycle.period_id)
-    due = milestone_time(pack, period, EFFECTIVE)
+    due = milestone_time(pack.calendar, period, EFFECTIVE)
     if now < due:
         raise TransitionError(
             f"{cycle.cycle_id}: grade changes take effect on {due.date().isoformat()}, not before"

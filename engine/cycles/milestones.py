@@ -22,12 +22,6 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, EventEncoder, append_encoded, encode_event
 from promoflow.engine.cases.moves import CaseRef, Moves, executemany, load_refs
-from promoflow.engine.cycles.service import (
-    EFFECTIVE,
-    effective_date,
-    milestone_time,
-    probation_month,
-)
 from promoflow.engine.notices.outbox import (
     Outgoing,
     default_lang,
@@ -48,6 +42,7 @@ from promoflow.engine.storage.models import (
 )
 from promoflow.engine.storage.rows import binder
 from promoflow.errors import TransitionError
+from promoflow.rules.calendar import EFFECTIVE, effective_date, milestone_time, probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
 from promoflow.workflow.machines import fire
@@ -266,7 +261,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
         )
         notice = _TestNotice(
             names,
-            _fmt(milestone_time(pack, period, "test_due"), pack),
+            _fmt(milestone_time(pack.calendar, period, "test_due"), pack),
             guards.pass_mark(stages[0], dict(pack.pass_marks)),
             default_lang(),
             row_binder(session.get_bind().dialect),
@@ -488,7 +483,8 @@ def _notify(cycle, pack, refs: list[CaseRef], stage: str, decisions, people):
     period = parse_period(cycle.period_id)
     at = (
         cycle.interview_at
-        or milestone_time(pack, period, "interview_notice").replace(hour=10, minute=0) + _one_day()
+        or milestone_time(pack.calendar, period, "interview_notice").replace(hour=10, minute=0)
+        + _one_day()
     )
     place = cycle.interview_place or DEFAULT_PLACE
     at_text = _fmt(at, pack)

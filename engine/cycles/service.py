@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,9 @@ from sqlalchemy.orm import Session
 from promoflow.engine.audit.trail import record
 from promoflow.engine.storage.models import Case, Cycle, CycleMilestone, Decision, Notice
 from promoflow.errors import NotFoundError
-from promoflow.rules.periods import Period, first_month_after, parse_period
+from promoflow.rules.calendar import EFFECTIVE, cycle_steps, milestone_time
+from promoflow.rules.periods import parse_period
 from promoflow.workflow.specs import waits_on
-
-EFFECTIVE = "effective"
-#: the grade changes take effect on the 1st of this month after the period, at 00:00
-#: (month 1 is the announcement month; POLICY.md §1). The scheduler reads it from here.
-EFFECTIVE_MONTH = 2
 
 
 @dataclass
@@ -96,42 +92,7 @@ def pack_of(session: Session, cycle: Cycle):
 
 def steps_of(pack) -> tuple[str, ...]:
     """The cycle's steps: the pack's milestones with ``effective`` after ``announce``."""
-    ids = [m.id for m in pack.calendar.milestones]
-    if "announce" in ids:
-        ids.insert(ids.index("announce") + 1, EFFECTIVE)
-    return tuple(ids)
-
-
-def _month_start(period: Period, month: int) -> date:
-    first = first_month_after(period)
-    index = first.year * 12 + first.month - 1 + (month - 1)
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def effective_date(period: Period) -> date:
-    """POLICY.md §1: the 1st of the month after the announcement month (month 2)."""
-    return _month_start(period, EFFECTIVE_MONTH)
-
-
-def probation_month(period: Period) -> str:
-    """POLICY.md §2: the month the change takes effect, as ``2026-11``."""
-    start = effective_date(period)
-    return f"{start.year:04d}-{start.month:02d}"
-
-
-def milestone_time(pack, period: Period, milestone: str) -> datetime:
-    """When ``milestone`` of the cycle over ``period`` is due, aware in the pack's zone."""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(pack.calendar.timezone)
-    if milestone == EFFECTIVE:
-        return datetime.combine(effective_date(period), datetime.min.time(), zone)
-    for m in pack.calendar.milestones:
-        if m.id == milestone:
-            day = _month_start(period, m.month).replace(day=m.day)
-            hour, minute = (int(x) for x in str(m.time).split(":")[:2])
-            return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-    raise NotFoundError(f"milestone {milestone!r} is not in the {pack.id} calendar")
+    return cycle_steps(pack.calendar)
 
 
 # --- running ------------------------------------------------------------------------------
@@ -274,7 +235,7 @@ def settle_due_effective(
         if "announce" not in done or EFFECTIVE in done:
             continue
         pack = pack_of(session, other)
-        if milestone_time(pack, parse_period(other.period_id), EFFECTIVE) <= now:
+        if milestone_time(pack.calendar, parse_period(other.period_id), EFFECTIVE) <= now:
             _run_step(session, other, pack, EFFECTIVE, now, actor)
             settled.append(other.cycle_id)
     return settled
@@ -319,7 +280,9 @@ def cycle_status(session: Session, cid: str) -> dict[str, Any]:
         "pack_version": cycle.pack_version,
         "steps_done": [s for s in order if s in done],
         "next": next_step,
-        "next_due": milestone_time(pack, period, next_step).isoformat() if next_step else None,
+        "next_due": (
+            milestone_time(pack.calendar, period, next_step).isoformat() if next_step else None
+        ),
         "cases": states,
         "waiting_on": waiting,
         "flagged": flagged or 0,

@@ -18,13 +18,14 @@ from sqlalchemy import select
 
 from promoflow.engine.audit.trail import Event
 from promoflow.engine.cases.moves import CaseRef, Moves
-from promoflow.engine.cycles.service import done_steps, pack_of, parse_cycle_id, probation_month
+from promoflow.engine.cycles.service import done_steps, pack_of, parse_cycle_id
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
 from promoflow.engine.notices.outbox import Outgoing, queue
 from promoflow.engine.storage.bulk import insert_columns
 from promoflow.engine.storage.db import driver_cursor, is_sqlite
 from promoflow.engine.storage.models import Cycle, Decision, Employee, StageResult
 from promoflow.errors import NotFoundError
+from promoflow.rules.calendar import probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
 from promoflow.workflow.specs import spec_for, stage_short

@@ -1,23 +1,24 @@
 """Scheduling services: which milestones are due, the firing records, and the firing lock.
 
-The calendar arithmetic is pure (:mod:`promoflow.rules.calendar`); this module adds
-what needs the database: the track calendars of the active rule packs, go-live, the
-``milestone_firings`` rows that make every firing happen once, and the lock that
-serialises firings across processes (a PostgreSQL advisory lock; SQLite's write lock).
+The calendar arithmetic is pure (:mod:`promoflow.rules.calendar`, the one clock that the
+notices read too); this module adds what needs the database: the track calendars of the
+active rule packs, go-live, the ``milestone_firings`` rows that make every firing happen
+once, and the lock that serialises firings across processes (a PostgreSQL advisory lock;
+SQLite's write lock). Firing itself is :mod:`promoflow.engine.scheduling.firing`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit import trail as audit
-from promoflow.engine.cycles import service as cycles
+from promoflow.engine.packs.store import active_pack
 from promoflow.engine.setup import go_live
 from promoflow.engine.storage.models import Cycle, PackVersion
 from promoflow.engine.storage.models.scheduling import FAILED, FIRED, MilestoneFiring
@@ -26,11 +27,12 @@ from promoflow.rules.calendar import (
     CalendarError,
     CalendarSpec,
     Milestone,
-    MilestoneSpec,
     calendar_of,
     milestones_between,
     milestones_of_cycle,
+    with_effective_step,
 )
+from promoflow.rules.packs import bundled_packs
 
 log = logging.getLogger("promoflow.scheduler")
 
@@ -42,13 +44,6 @@ Key = tuple[str, str, str]
 #: audit kind of a change to a firing record (the milestone's own work is audited by the
 #: workflow as ``milestone_fired``)
 SCHEDULER_EVENT = "scheduler_firing"
-
-
-#: the workflow's own step after ``announce``: grade changes take effect on the 1st of the
-#: month after the announcement (POLICY.md §1; ``promoflow.engine.cycles.service.EFFECTIVE``)
-EFFECTIVE = MilestoneSpec(
-    cycles.EFFECTIVE, month=cycles.EFFECTIVE_MONTH, day=1, time="00:00", shiftable=False
-)
 
 
 def load_calendars(session: Session) -> dict[str, CalendarSpec]:
@@ -66,35 +61,12 @@ def load_calendars(session: Session) -> dict[str, CalendarSpec]:
     return calendars
 
 
-def with_effective_step(spec: CalendarSpec) -> CalendarSpec:
-    """``spec`` with the ``effective`` step after ``announce`` (unchanged without announce)."""
-    ids = [m.id for m in spec.milestones]
-    if "announce" not in ids or EFFECTIVE.id in ids:
-        return spec
-    position = (EFFECTIVE.month, EFFECTIVE.day, EFFECTIVE.clock())
-    index = ids.index("announce") + 1
-    while index < len(ids) and _position(spec.milestones[index]) < position:
-        index += 1
-    milestones = (*spec.milestones[:index], EFFECTIVE, *spec.milestones[index:])
-    return replace(spec, milestones=milestones)
-
-
-def _position(m: MilestoneSpec) -> tuple:
-    return (m.month, m.day, m.clock())
-
-
 def _active_packs(session: Session) -> dict:
     tracks = session.scalars(
         select(PackVersion.pack_id).where(PackVersion.active.is_(True)).distinct()
     ).all()
     if tracks:
-        from promoflow.engine.packs.store import active_pack
-
         return {track: active_pack(session, track) for track in tracks}
-    try:
-        from promoflow.rules.packs import bundled_packs
-    except ImportError:  # pragma: no cover - only before the rule packs exist
-        return {}
     return dict(bundled_packs())
 
 

@@ -20,10 +20,11 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from typer.testing import CliRunner
 
 from promoflow.console.cli import app
+from promoflow.engine.scheduling.instance_lock import InstanceLock, SchedulerBusy
 from promoflow.engine.setup import initialise
 from promoflow.engine.storage.models.scheduling import FIRED, MilestoneFiring
 from promoflow.rules.calendar import calendar_from_mapping
-from promoflow.scheduler.service import InstanceLock, SchedulerBusy, SchedulerService
+from promoflow.scheduler.service import SchedulerService
 
 PROMOFLOW = str(Path(sys.executable).with_name("promoflow"))
 OPEN_AT = datetime.fromisoformat("2026-10-08T09:00+08:00")

@@ -35,7 +35,7 @@ import yaml
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from promoflow.engine.bootstrap import bootstrap
 from promoflow.rules.calendar import calendar_from_mapping
-from promoflow.scheduler.firing import run_due
+from promoflow.engine.scheduling.firing import run_due
 
 url, calendar_file, now, start_at = sys.argv[1:5]
 log = Table("test_milestone_log", MetaData(),

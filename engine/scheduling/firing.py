@@ -1,4 +1,4 @@
-"""Firing due milestones exactly once, oldest first: the machinery of run-due and the service.
+"""Firing due milestones exactly once, oldest first: what run-due and the service both call.
 
 Each milestone fires in a transaction of its own that (1) takes the firing lock, (2) reads
 its firing record again, (3) runs the action, and (4) marks it fired — so the work and the
@@ -7,7 +7,9 @@ finds it fired and does nothing. A failure rolls the work back, records the erro
 retry time with exponential back-off, and holds back the later milestones of the same
 cycle (an announcement never overtakes a failed opening). Other cycles go on.
 
-The action is injectable: production runs
+This module owns the transactions, the lock and the retries: callers (``promoflow
+scheduler run-due``, the APScheduler service in :mod:`promoflow.scheduler.service`) hand
+it a sessionmaker and render what it reports. The action is injectable: production runs
 ``promoflow.engine.cycles.service.run_milestone(session, cycle_id, milestone, now, actor)``.
 """
 
@@ -24,9 +26,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from promoflow.engine.cycles.service import run_milestone
 from promoflow.engine.scheduling import service as scheduling
 from promoflow.engine.storage.models.scheduling import FIRED
-from promoflow.rules.calendar import CalendarSpec, Milestone
+from promoflow.rules.calendar import CalendarSpec, Milestone, milestones_between
 
 log = logging.getLogger("promoflow.scheduler")
 
@@ -38,9 +41,7 @@ MAX_RETRY = timedelta(hours=1)
 
 
 def run_milestone_action(session: Session, cycle_id: str, milestone: str, now, actor: str):
-    """The production action: the workflow's ``run_milestone`` (imported when first used)."""
-    from promoflow.engine.cycles.service import run_milestone
-
+    """The production action: the workflow's ``run_milestone``."""
     return run_milestone(session, cycle_id, milestone, now, actor=actor)
 
 
@@ -172,3 +173,19 @@ def _record_failure(sessions, m: Milestone, now, error: str, actor: str, by: str
         log.error("could not record the failure of %s %s: %s", m.cycle_id, m.milestone, exc)
         return Outcome(m, "failed", error, now + FIRST_RETRY)
     return Outcome(m, "failed", error, retry_at, attempts)
+
+
+def upcoming(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    horizon: timedelta,
+    calendars: Mapping[str, CalendarSpec] | None = None,
+) -> list[Milestone]:
+    """The milestones after ``now`` and within ``horizon``, oldest first: when to wake next.
+
+    Without ``calendars``, those of the active rule packs (read in a session of its own).
+    """
+    if calendars is None:
+        with sessions() as session:
+            calendars = scheduling.load_calendars(session)
+    return [m for m in milestones_between(calendars, now, now + horizon) if m.at > now]

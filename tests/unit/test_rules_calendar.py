@@ -1,4 +1,8 @@
-"""Milestone dates come from the pack calendar: exact times, firing order, working-day shift."""
+"""Milestone dates come from the pack calendar: exact times, firing order, working-day shift.
+
+This module is the one milestone clock: the notices' deadlines and dates
+(``milestone_time``, ``effective_date``, ``probation_month``) are read from it too.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoflow.engine.scheduling.service import with_effective_step
 from promoflow.rules.calendar import (
     CalendarError,
     calendar_from_mapping,
+    cycle_steps,
+    effective_date,
     is_working_day,
+    milestone_time,
     milestones_between,
     milestones_of_cycle,
+    probation_month,
+    with_effective_step,
 )
+from promoflow.rules.packs import bundled_packs
+from promoflow.rules.periods import parse_period
 
 TZ = ZoneInfo("Asia/Shanghai")
 SALES_MILESTONES = [
@@ -135,6 +145,48 @@ def test_the_effective_date_is_not_moved_by_the_working_day_rule():
     cal = with_effective_step(cs(working_days_only=True))
     got = milestones_of_cycle({"cs": cal}, "cs", "2026Q2")  # effective 2026-08-01, a Saturday
     assert [m.at for m in got if m.milestone == "effective"] == [local("2026-08-01T00:00")]
+
+
+def test_a_notice_reads_the_shifted_time_the_scheduler_fires_at():
+    q3 = parse_period("2026Q3")
+    # 2026-10-11 is a Sunday; Saturday 10-10 is a working day (the National Day swap)
+    assert milestone_time(sales(working_days_only=True), q3, "test_due") == local(
+        "2026-10-10T18:00"
+    )
+    assert milestone_time(sales(), q3, "test_due") == local("2026-10-11T18:00")
+
+
+def test_milestone_time_knows_the_effective_step_and_refuses_a_milestone_not_in_the_calendar():
+    q3 = parse_period("2026Q3")
+    assert milestone_time(cs(), q3, "effective") == local("2026-11-01T00:00")
+    with pytest.raises(CalendarError, match=r"'test_due' is not in the calendar .*effective"):
+        milestone_time(cs(), q3, "test_due")
+
+
+def test_milestone_time_reads_a_rule_packs_calendar_as_the_scheduler_does():
+    pack = bundled_packs()["sales"]
+    got = milestone_time(pack.calendar, parse_period("2026H2"), "announce")
+    assert got == local("2027-01-20T09:00")
+
+
+def test_the_effective_date_and_probation_month_are_the_first_of_the_second_month_after():
+    assert effective_date(parse_period("2026Q3")) == date(2026, 11, 1)
+    assert effective_date(parse_period("2026Q4")) == date(2027, 2, 1)
+    assert effective_date(parse_period("2026H2")) == date(2027, 2, 1)
+    assert probation_month(parse_period("2026Q3")) == "2026-11"
+    assert probation_month(parse_period("2027H1")) == "2027-08"
+
+
+def test_a_cycles_steps_are_its_milestones_with_effective_after_announce():
+    assert cycle_steps(cs()) == ("open", "announce", "effective", "probation_review")
+    assert cycle_steps(bundled_packs()["sales"].calendar) == (
+        "open",
+        "test_due",
+        "interview_notice",
+        "interview_due",
+        "announce",
+        "effective",
+    )
 
 
 def test_a_year_without_holiday_data_falls_back_to_weekends_and_says_so():

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select
 
+from promoflow.engine.scheduling.firing import backoff, run_due
 from promoflow.engine.scheduling.service import load_calendars
 from promoflow.engine.setup import initialise
 from promoflow.engine.storage.models.scheduling import FAILED, FIRED, MilestoneFiring
 from promoflow.rules.calendar import calendar_from_mapping, milestones_between
-from promoflow.scheduler.firing import backoff, run_due
 
 TZ = ZoneInfo("Asia/Shanghai")
 OPEN = {"id": "open", "month": 1, "day": 8, "time": "09:00"}
