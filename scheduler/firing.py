@@ -8,7 +8,7 @@ retry time with exponential back-off, and holds back the later milestones of the
 cycle (an announcement never overtakes a failed opening). Other cycles go on.
 
 The action is injectable: production runs
-``promoflow.engine.cycles.service.run_milestone(session, cycle_id, milestone, now, actor)``.
+``promoflow.engine.cycles.steps.run_milestone(session, cycle_id, milestone, now, actor)``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ MAX_RETRY = timedelta(hours=1)
 
 def run_milestone_action(session: Session, cycle_id: str, milestone: str, now, actor: str):
     """The production action: the workflow's ``run_milestone`` (imported when first used)."""
-    from promoflow.engine.cycles.service import run_milestone
+    from promoflow.engine.cycles.steps import run_milestone
 
     return run_milestone(session, cycle_id, milestone, now, actor=actor)
 

@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.cycles import service as cycles
+from promoflow.engine.cycles import steps
 from promoflow.errors import ConfigError
 from promoflow.settings import smtp_settings
 
 NOW_HELP = "Act as if it were this time (ISO 8601; default: now)."
 
 
-def _print_report(report: cycles.MilestoneReport) -> None:
+def _print_report(report: steps.MilestoneReport) -> None:
     if not report.ran:
         console.print(f"{report.cycle_id}: nothing to do ({report.note})", highlight=False)
         return
@@ -78,7 +79,7 @@ def register(app: typer.Typer) -> None:
         rt = runtime(ctx)
         when = parse_time(now, rt)
         with rt.sessions() as session, session.begin():
-            report = cycles.run_milestone(session, cycle, "open", when, rt.actor)
+            report = steps.run_milestone(session, cycle, "open", when, rt.actor)
         _print_report(report)
         _deliver_if_configured(rt, when)
 
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
         rt = runtime(ctx)
         when = parse_time(now, rt)
         with rt.sessions() as session, session.begin():
-            report = cycles.advance(session, cycle, when, rt.actor)
+            report = steps.advance(session, cycle, when, rt.actor)
         _print_report(report)
         _deliver_if_configured(rt, when)
 
@@ -197,7 +198,7 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
         when = cycles.milestone_time(pack, period, step)
         started = time.perf_counter()
         with rt.sessions() as session, session.begin():
-            report = cycles.run_milestone(session, cid, step, when, actor)
+            report = steps.run_milestone(session, cid, step, when, actor)
         _print_report(report)
         console.print(f"  ({time.perf_counter() - started:.1f} s)", highlight=False)
         stages = tuple(pack.stages)

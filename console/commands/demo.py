@@ -32,7 +32,7 @@ KINDS = ("employees", "metrics", "vacancies")
 DEMO_CYCLES = ("sales-{period}", "cs-{period}")
 #: Rows of the "who moved" table shown per cycle; the rest are in ``promoflow decisions``.
 MOVED_ROWS_SHOWN = 15
-CYCLE_SERVICES = "promoflow.engine.cycles.service"
+CYCLE_SERVICES = "promoflow.engine.cycles.steps"
 
 
 def cycles_available() -> bool:
@@ -40,7 +40,7 @@ def cycles_available() -> bool:
     if importlib.util.find_spec(CYCLE_SERVICES) is None:
         return False
     module = importlib.import_module(CYCLE_SERVICES)
-    return all(hasattr(module, name) for name in ("open_cycle", "run_milestone"))
+    return all(hasattr(module, name) for name in ("advance", "run_milestone"))
 
 
 def prepare(folder: Path) -> str:

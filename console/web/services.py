@@ -18,6 +18,7 @@ class ServiceUnavailable(Exception):
 #: where each service the console names lives since the engine became feature packages
 MODULES = {
     "cycles": "cycles.service",
+    "steps": "cycles.steps",
     "imports": "imports",
     "whatif": "cycles.whatif",
     "overrides": "overrides.service",

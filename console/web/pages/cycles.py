@@ -146,7 +146,7 @@ def case_page(
 
 def run_next_milestone(session: Session, cycle_id: str, now, actor: str) -> dict:
     """The cycle's next milestone through ``engine.cycles.advance`` (opens it if new)."""
-    report = services.service("cycles", "advance")(session, cycle_id, now, actor)
+    report = services.service("steps", "advance")(session, cycle_id, now, actor)
     return report.as_dict()
 
 
