@@ -449,14 +449,24 @@ def override_record(o: Override) -> dict[str, Any]:
 
 
 def list_overrides(
-    session: Session, cycle_id: str | None = None, status: str | None = None
+    session: Session,
+    cycle_id: str | None = None,
+    status: str | None = None,
+    *,
+    employee_id: str | None = None,
+    limit: int | None = None,
 ) -> list[Override]:
-    """Overrides, oldest first, optionally of one cycle and/or one status."""
+    """Overrides, oldest first, optionally of one cycle, status and/or employee (at most
+    ``limit``)."""
     query = select(Override).order_by(Override.id)
     if cycle_id:
         query = query.where(Override.cycle_id == cycle_id)
     if status:
         query = query.where(Override.status == status)
+    if employee_id:
+        query = query.where(Override.employee_id == employee_id)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
 
 
