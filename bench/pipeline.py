@@ -71,7 +71,7 @@ def import_file(rt: Runtime, kind: str, path: Path, now: datetime) -> int:
 
 def run_milestone(rt: Runtime, cycle_id: str, milestone: str, now: datetime) -> dict:
     """One milestone of ``cycle_id`` in its own transaction (``cycle open|advance``)."""
-    from promoflow.engine.cycles.service import run_milestone as run
+    from promoflow.engine.cycles.steps import run_milestone as run
 
     with rt.sessions() as session, session.begin():
         report = run(session, cycle_id, milestone, now, ACTOR)

@@ -8,27 +8,43 @@ listed) and its exit status; nothing else is caught, so bugs keep their tracebac
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 
+import click
 import typer
 from rich.console import Console
 
+from promoflow.console.commands import (
+    audit,
+    cycle,
+    decisions,
+    demo,
+    imports,
+    init,
+    override,
+    replay,
+    rules,
+    scheduler,
+    serve,
+    user,
+    whatif,
+)
 from promoflow.errors import PromoflowError
 
+#: the command groups, in the order ``promoflow --help`` lists them
 COMMAND_MODULES = (
-    "init",
-    "imports",
-    "rules",
-    "cycle",
-    "decisions",
-    "scheduler",
-    "audit",
-    "override",
-    "user",
-    "serve",
-    "demo",
-    "replay",
-    "whatif",
+    init,
+    imports,
+    rules,
+    cycle,
+    decisions,
+    scheduler,
+    audit,
+    override,
+    user,
+    serve,
+    demo,
+    replay,
+    whatif,
 )
 
 app = typer.Typer(
@@ -57,8 +73,8 @@ def _global_options(
     ctx.obj = {"db": db, "actor": actor}
 
 
-for _name in COMMAND_MODULES:
-    import_module(f"promoflow.console.commands.{_name}").register(app)
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def report(error: PromoflowError) -> None:
@@ -83,8 +99,6 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(1)
     except Exception as error:
-        import click
-
         if isinstance(error, click.ClickException):
             error.show()
             sys.exit(error.exit_code)

@@ -1,12 +1,16 @@
 """Wires promoflow from configuration: one place builds the engine and session factory.
 
 Entry points (CLI, web, scheduler) call :func:`bootstrap` once and pass the result to
-services; nothing is built at import time.
+services; nothing is built at import time. Every entry point works through
+:meth:`Runtime.unit_of_work`: services flush but never commit, so one action is one
+transaction, committed or rolled back in one place.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,7 +19,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow import settings
-from promoflow.engine.storage.db import make_engine, session_factory
+from promoflow.engine.storage.db import make_engine, schema_exists, session_factory
+
+__all__ = ["Runtime", "Session", "attempt", "bootstrap", "relax_gc"]
 
 
 @dataclass
@@ -32,6 +38,33 @@ class Runtime:
     def now(self) -> datetime:
         """The current time, aware, in the organisation's zone (entry points only)."""
         return datetime.now(self.tz)
+
+    def schema_ready(self) -> bool:
+        """Whether ``promoflow init`` has set up this database (commands that only read
+        say so plainly instead of failing on a missing table)."""
+        return schema_exists(self.engine)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One action's transaction: committed when the block ends, rolled back if it raises.
+
+        The one place entry points commit: a command, a request or a scheduler firing
+        calls its services inside this block and never commits or rolls back by hand.
+        """
+        with self.sessions() as session, session.begin():
+            yield session
+
+
+@contextmanager
+def attempt(session: Session) -> Iterator[Session]:
+    """A part of a unit of work that is undone on its own when it raises (a savepoint).
+
+    For an entry point that reports a refused action and goes on in the same unit of work
+    (a form shown again with the reason): what the refused action wrote is gone, what was
+    read or written before it stays. The exception is raised again for the caller.
+    """
+    with session.begin_nested():
+        yield session
 
 
 #: gen-0, gen-1, gen-2 thresholds (CPython's defaults are 700, 10, 10)

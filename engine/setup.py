@@ -17,7 +17,7 @@ GO_LIVE = "go_live"
 def initialise(rt: Runtime, start: datetime) -> dict[str, str]:
     """Bring the database to the newest schema and record go-live (kept if already set)."""
     upgrade(rt.engine)
-    with rt.sessions() as session, session.begin():
+    with rt.unit_of_work() as session:
         setting = session.get(SystemSetting, GO_LIVE)
         if setting is None:
             setting = SystemSetting(key=GO_LIVE, value=start.isoformat())

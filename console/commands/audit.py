@@ -16,16 +16,15 @@ from rich.table import Table
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.audit.query import FORMATS, EventFilter, export_events, find_events
 from promoflow.engine.audit.verify import verify_chain
-from promoflow.engine.storage.db import schema_exists
 from promoflow.errors import ConfigError, InputError, IntegrityError_
 
 
 def _session(ctx: typer.Context):
     """A session on a database ``promoflow init`` has set up (else a clear error)."""
     rt = runtime(ctx)
-    if not schema_exists(rt.engine):
+    if not rt.schema_ready():
         raise ConfigError(f"no promoflow schema at {rt.url}: run `promoflow init` first")
-    return rt.sessions()
+    return rt.unit_of_work()
 
 
 def _filter(ctx, employee, case, cycle, actor, kind, since, until) -> EventFilter:

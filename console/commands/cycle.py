@@ -5,22 +5,30 @@ Each command parses, calls one service in one transaction, and prints what it di
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import time
+from pathlib import Path
 
 import typer
-from sqlalchemy import select
+from rich.table import Table
 
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.cycles import service as cycles
+from promoflow.engine.cycles import steps
+from promoflow.engine.imports import run_import
+from promoflow.engine.notices.mailer import deliver
+from promoflow.engine.read import queries
 from promoflow.errors import ConfigError
 from promoflow.rules.calendar import milestone_time
+from promoflow.rules.periods import parse_period
 from promoflow.settings import smtp_settings
 
 NOW_HELP = "Act as if it were this time (ISO 8601; default: now)."
 
 
-def _print_report(report: cycles.MilestoneReport) -> None:
+def _print_report(report: steps.MilestoneReport) -> None:
     if not report.ran:
         console.print(f"{report.cycle_id}: nothing to do ({report.note})", highlight=False)
         return
@@ -35,8 +43,6 @@ def _deliver_if_configured(rt, now) -> None:
     smtp = smtp_settings()
     if smtp is None:
         return
-    from promoflow.engine.notices.mailer import deliver
-
     report = deliver(rt.sessions, smtp, now, rt.actor)
     console.print(f"notices: sent {len(report.sent)}, failed {len(report.failed)}", highlight=False)
 
@@ -78,8 +84,8 @@ def register(app: typer.Typer) -> None:
         """Open a cycle: decide, open one case per decision, queue test notices."""
         rt = runtime(ctx)
         when = parse_time(now, rt)
-        with rt.sessions() as session, session.begin():
-            report = cycles.run_milestone(session, cycle, "open", when, rt.actor)
+        with rt.unit_of_work() as session:
+            report = steps.run_milestone(session, cycle, "open", when, rt.actor)
         _print_report(report)
         _deliver_if_configured(rt, when)
 
@@ -92,8 +98,8 @@ def register(app: typer.Typer) -> None:
         """Run the cycle's next milestone (one transaction; running it again changes nothing)."""
         rt = runtime(ctx)
         when = parse_time(now, rt)
-        with rt.sessions() as session, session.begin():
-            report = cycles.advance(session, cycle, when, rt.actor)
+        with rt.unit_of_work() as session:
+            report = steps.advance(session, cycle, when, rt.actor)
         _print_report(report)
         _deliver_if_configured(rt, when)
 
@@ -105,7 +111,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Counts per state, what waits on whom, notices."""
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             data = cycles.cycle_status(session, cycle)
         if as_json:
             typer.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
@@ -121,7 +127,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set when and where the cycle's interviews take place (used by interview notices)."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             row = cycles.get_cycle(session, cycles.cycle_id(*cycles.parse_cycle_id(cycle)))
             row.interview_at = parse_time(at, rt)
             row.interview_place = place
@@ -134,8 +140,6 @@ def register(app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, "--limit", help="Send at most this many."),
     ) -> None:
         """Deliver pending notices by SMTP (PROMOFLOW_SMTP_HOST …); sent ones never again."""
-        from promoflow.engine.notices.mailer import deliver
-
         smtp = smtp_settings()
         if smtp is None:
             raise ConfigError(
@@ -158,27 +162,15 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
     real ones) and imported through the real ``results`` import. Prints each step and
     returns the decisions export.
     """
-    import csv
-    import hashlib
-    from pathlib import Path
-
-    from promoflow.engine.imports import run_import
-    from promoflow.engine.storage.models import Case
-    from promoflow.rules.periods import parse_period
-
     cid = cycles.cycle_id(*cycles.parse_cycle_id(cycle))
     track, period_id = cycles.parse_cycle_id(cid)
-    with rt.sessions() as session:
+    with rt.unit_of_work() as session:
         pack = cycles.active_pack(session, track)
     period = parse_period(period_id)
 
     def synthetic_results(stage: str, state: str, when) -> None:
-        with rt.sessions() as session:
-            ids = list(
-                session.scalars(
-                    select(Case.employee_id).where(Case.cycle_id == cid, Case.state == state)
-                )
-            )
+        with rt.unit_of_work() as session:
+            ids = queries.employees_in_state(session, cid, state)
         if not ids:
             return
         path = Path(folder) / f"results-{cid}-{stage}.csv"
@@ -190,15 +182,15 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
                 if digest % 10 == 0:
                     continue  # a result that never arrives: the case waits, flagged for HR
                 writer.writerow([eid, cid, stage, str(50 + digest % 50)])
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             report = run_import(session, "results", path, when, actor)
         console.print(f"  imported {report.rows} {stage} results from {path.name}", highlight=False)
 
     for step in cycles.steps_of(pack):
         when = milestone_time(pack.calendar, period, step)
         started = time.perf_counter()
-        with rt.sessions() as session, session.begin():
-            report = cycles.run_milestone(session, cid, step, when, actor)
+        with rt.unit_of_work() as session:
+            report = steps.run_milestone(session, cid, step, when, actor)
         _print_report(report)
         console.print(f"  ({time.perf_counter() - started:.1f} s)", highlight=False)
         stages = tuple(pack.stages)
@@ -206,14 +198,12 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
             synthetic_results(stages[0], "test_notified", when)
         if step == "interview_notice" and len(stages) > 1:
             synthetic_results(stages[1], "interview_notified", when)
-    with rt.sessions() as session:
+    with rt.unit_of_work() as session:
         return cycles.decisions_export(session, cid)
 
 
 def moved_table(rows: list[dict], title: str):
     """A Rich table of who moved (or waits) and why, for the demo."""
-    from rich.table import Table
-
     table = Table(title=title)
     for column in ("employee", "from → to", "outcome", "case state", "why"):
         table.add_column(column)

@@ -64,6 +64,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print every decision of a cycle with its case state (INTERCHANGE.md shape)."""
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             rows = decisions_export(session, cycle, lang=lang)
         typer.echo(render(rows, fmt), nl=False)

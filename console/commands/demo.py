@@ -1,30 +1,26 @@
-"""``promoflow demo``: a synthetic org, imported for real, summarised; cycles when available.
+"""``promoflow demo``: a synthetic org, imported for real, summarised, its cycles run.
 
 The demo works in its own folder (``demo-output/`` by default): a fresh SQLite database,
 the generated CSV files, and then exactly what an HR officer would run — ``init`` and the
 three imports, through the same services as ``promoflow import``. It never fakes a result:
-the cycles run only through the real cycle services, and until those are wired into the
-demo it says so and stops after the import.
+the cycles run only through the real cycle services.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections import Counter
 from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from promoflow.console.commands._context import console
+from promoflow.console.commands.cycle import moved_table, run_whole_cycle
 from promoflow.console.commands.imports import describe, import_with_progress
 from promoflow.demo.synthetic import SyntheticOrg, generate_org
 from promoflow.engine.bootstrap import Runtime, bootstrap
-from promoflow.engine.imports.catalog import Catalog
+from promoflow.engine.read import roster
 from promoflow.engine.setup import initialise
-from promoflow.engine.storage.models import Employee, GradeHistory
 from promoflow.rules.packs import bundled_packs
 
 KINDS = ("employees", "metrics", "vacancies")
@@ -32,15 +28,6 @@ KINDS = ("employees", "metrics", "vacancies")
 DEMO_CYCLES = ("sales-{period}", "cs-{period}")
 #: Rows of the "who moved" table shown per cycle; the rest are in ``promoflow decisions``.
 MOVED_ROWS_SHOWN = 15
-CYCLE_SERVICES = "promoflow.engine.cycles.service"
-
-
-def cycles_available() -> bool:
-    """Whether the cycle services (open_cycle, run_milestone) are installed."""
-    if importlib.util.find_spec(CYCLE_SERVICES) is None:
-        return False
-    module = importlib.import_module(CYCLE_SERVICES)
-    return all(hasattr(module, name) for name in ("open_cycle", "run_milestone"))
 
 
 def prepare(folder: Path) -> str:
@@ -64,23 +51,8 @@ def run_imports(rt: Runtime, org: SyntheticOrg, folder: Path) -> list:
 
 def stored_grades(rt: Runtime) -> list[tuple[str, str, int, int]]:
     """(track, grade, employees, entry-graded) from the database, grades low to high."""
-    with rt.sessions() as session:
-        counts = session.execute(
-            select(Employee.track, Employee.grade, func.count()).group_by(
-                Employee.track, Employee.grade
-            )
-        ).all()
-        entry = dict(
-            session.execute(
-                select(GradeHistory.grade, func.count())
-                .where(GradeHistory.source == "entry_grading")
-                .group_by(GradeHistory.grade)
-            ).all()
-        )
-        catalog = Catalog.for_session(session)
-    order = {(t, g): i for t in catalog.tracks for i, g in enumerate(catalog.grades(t))}
-    rows = sorted(counts, key=lambda r: (r[0], order.get((r[0], r[1]), 999)))
-    return [(t, g, n, entry.get(g, 0)) for t, g, n in rows]
+    with rt.unit_of_work() as session:
+        return roster.stored_grades(session)
 
 
 def summary_tables(rt: Runtime, org: SyntheticOrg, reports: list) -> list[Table]:
@@ -124,8 +96,6 @@ def outcome_table(rows: list[dict], title: str, grades: tuple[str, ...]) -> Tabl
 
 def run_cycles(url: str, org: SyntheticOrg, folder: Path) -> None:
     """Run each demo cycle through every milestone with the real services, then summarise."""
-    from promoflow.console.commands.cycle import moved_table, run_whole_cycle
-
     rt = bootstrap(url, actor="demo")
     try:
         for template in DEMO_CYCLES:
@@ -178,13 +148,7 @@ def register(app: typer.Typer) -> None:
         finally:
             rt.engine.dispose()
 
-        if not cycles_available():
-            console.print(
-                "[yellow]The cycle services are not installed: the demo stops after the "
-                "import. No decision was made or shown.[/]"
-            )
-        else:
-            run_cycles(url, org, folder)
+        run_cycles(url, org, folder)
         first_cycle = DEMO_CYCLES[0].format(period=period)
         console.print(
             f"\nWhere to look next:\n"

@@ -18,7 +18,7 @@ from promoflow.engine.imports import IMPORTERS, ImportReport, run_import
 def import_with_progress(rt, kind: str, path: Path, now, actor: str) -> ImportReport:
     """Run one import in its own transaction, with a progress bar when stdout is a terminal."""
     if not console.is_terminal:
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             return run_import(session, kind, path, now, actor)
     columns = (
         TextColumn(f"importing {path.name}"),
@@ -32,7 +32,7 @@ def import_with_progress(rt, kind: str, path: Path, now, actor: str) -> ImportRe
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             return run_import(session, kind, path, now, actor, progress=advance)
 
 

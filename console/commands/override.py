@@ -35,7 +35,7 @@ def _done(o) -> None:
 
 def _propose(ctx: typer.Context, kind: str, now: str | None, **fields) -> None:
     rt = runtime(ctx)
-    with rt.sessions() as session, session.begin():
+    with rt.unit_of_work() as session:
         o = overrides.propose(session, now=parse_time(now, rt), actor=rt.actor, kind=kind, **fields)
     _done(o)
 
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Approve a proposed override (an hr_manager other than its proposer) and apply it."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             o = overrides.approve(
                 session, override_id, now=parse_time(now, rt), actor=rt.actor, note=note
             )
@@ -162,7 +162,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reject a proposed override; the rule's decision stands."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             o = overrides.reject(
                 session, override_id, now=parse_time(now, rt), actor=rt.actor, note=note
             )
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Overrides with the rule's decision beside each."""
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             rows = [overrides.override_record(o) for o in overrides.list_overrides(
                 session, cycle, status)]  # fmt: skip
         if as_json:

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         """Recompute every decision from its recorded facts and pack version; show any
         difference (exit 1 when there is one)."""
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             report = replay_cycle(session, cycle)
         if as_json:
             print(

@@ -5,21 +5,22 @@ from __future__ import annotations
 import typer
 
 from promoflow.console.commands._context import runtime
+from promoflow.engine import rules_engine
+from promoflow.engine.packs.store import active_pack, ensure_compiles, store_pack
 from promoflow.errors import NotFoundError, PackError, Problem
+from promoflow.rules.examples import run_examples
+from promoflow.rules.packs import TRACKS, bundled_packs, line_map, line_of, load_pack_file
+from promoflow.rules.render import render_pack
 
 rules_app = typer.Typer(help="Rule packs: check a file, show a track's rules, run examples.")
 
 
 def _active(ctx: typer.Context, track: str):
     """The active pack of a track: from the database when it is set up, else the bundled one."""
-    from promoflow.engine.packs.store import active_pack
-    from promoflow.engine.storage.db import schema_exists
-    from promoflow.rules.packs import bundled_packs
-
     rt = runtime(ctx)
     try:
-        if schema_exists(rt.engine):
-            with rt.sessions() as session:
+        if rt.schema_ready():
+            with rt.unit_of_work() as session:
                 return active_pack(session, track)
         return bundled_packs()[track]
     except KeyError:
@@ -29,9 +30,6 @@ def _active(ctx: typer.Context, track: str):
 @rules_app.command("check")
 def check(file: str = typer.Argument(..., help="Rule pack YAML file to validate.")) -> None:
     """Validate a pack file and its example cases; exit 2 listing every problem."""
-    from promoflow.rules.examples import run_examples
-    from promoflow.rules.packs import line_map, line_of, load_pack_file
-
     try:
         pack = load_pack_file(file)
     except PackError as error:
@@ -40,8 +38,6 @@ def check(file: str = typer.Argument(..., help="Rule pack YAML file to validate.
             typer.echo(str(problem))
         typer.echo(f"{len(problems)} problem(s)")
         raise typer.Exit(2) from None
-    from promoflow.engine.packs.store import ensure_compiles
-
     lines = line_map(pack.source)
     failed = []
     try:
@@ -70,8 +66,6 @@ def show(
     lang: str = typer.Option("zh", "--lang", help="zh or en."),
 ) -> None:
     """Print a track's active pack as an HR officer reads it."""
-    from promoflow.rules.render import render_pack
-
     if lang not in ("zh", "en"):
         raise typer.BadParameter("use --lang zh or --lang en")
     typer.echo(render_pack(_active(ctx, track), lang))
@@ -83,9 +77,6 @@ def test(
     track: str | None = typer.Argument(None, help="One track; default every bundled track."),
 ) -> None:
     """Run the packs' example cases through durable_rules; exit 1 if any fails."""
-    from promoflow.engine import rules_engine
-    from promoflow.rules.examples import run_examples
-    from promoflow.rules.packs import TRACKS
 
     def durable(pack, kind, grade, facts):
         return rules_engine.verdicts(pack, kind, [("example", grade, facts)])["example"]
@@ -110,12 +101,9 @@ def test(
 def load(ctx: typer.Context, file: str = typer.Argument(..., help="Rule pack YAML file.")) -> None:
     """Validate a pack file and make it the active version of its track (open cycles keep
     the version they pinned)."""
-    from promoflow.engine.packs.store import store_pack
-    from promoflow.rules.packs import load_pack_file
-
     pack = load_pack_file(file)
     rt = runtime(ctx)
-    with rt.sessions() as session, session.begin():
+    with rt.unit_of_work() as session:
         store_pack(session, pack, rt.now(), rt.actor)
     typer.echo(f"loaded {pack.id} version {pack.version[:12]}")
 

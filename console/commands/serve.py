@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typer
+import uvicorn
 
 from promoflow.console.commands._context import console, runtime
+from promoflow.console.web.app import create_app
 
 
 def register(app: typer.Typer) -> None:
@@ -17,10 +19,6 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, "--port", help="Port to listen on."),
     ) -> None:
         """Run the HR console (pages at /, API at /api, API docs at /api/docs)."""
-        import uvicorn
-
-        from promoflow.console.web.app import create_app
-
         rt = runtime(ctx)
         console.print(f"promoflow console on http://{host}:{port}/  (API docs: /api/docs)")
         uvicorn.run(create_app(rt), host=host, port=port, log_level="info")

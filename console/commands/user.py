@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a user (password asked for when not given)."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             users.add_user(
                 session, username, password, role or ["viewer"], rt.now(), rt.actor, name, language
             )
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set a user's password (ends their login sessions)."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             users.set_password(session, username, password, rt.now(), rt.actor)
         console.print(f"password of {username} changed")
 
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replace a user's roles."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             now_roles = users.set_roles(session, username, role, rt.now(), rt.actor)
         console.print(f"{username}: {', '.join(sorted(now_roles))}")
 
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     def list_(ctx: typer.Context) -> None:
         """List users and their roles."""
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             for u in users.list_users(session):
                 state = "" if u["active"] else " (inactive)"
                 console.print(
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Issue an API token (printed once; keep it secret)."""
         rt = runtime(ctx)
-        with rt.sessions() as session, session.begin():
+        with rt.unit_of_work() as session:
             plain = users.create_token(session, username, name, rt.now(), rt.actor)
         typer.echo(plain)
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from promoflow.console.commands._context import console, runtime
 from promoflow.console.commands.replay import group_of
 from promoflow.engine.cycles.whatif import what_if
+from promoflow.rules.packs import load_pack_file
 
 
 def register(app: typer.Typer) -> None:
@@ -30,11 +31,9 @@ def register(app: typer.Typer) -> None:
         lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or zh."),
     ) -> None:
         """Who would move differently under PACK_FILE, per grade and per person, and why."""
-        from promoflow.rules.packs import load_pack_file
-
         pack = load_pack_file(pack_file)
         rt = runtime(ctx)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             report = what_if(session, pack, cycle)
         if as_json:
             print(json.dumps(report.as_dict(), ensure_ascii=False))

@@ -14,25 +14,20 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from promoflow.console.web import services
-from promoflow.console.web.auth import Principal, api_require, db_session
-from promoflow.console.web.pages.audit import audit_filter
-from promoflow.console.web.pages.cycles import case_filter
-from promoflow.console.web.pages.overrides import (
-    KINDS,
-    _model,
-    _override_row,
-    decide,
-    pending_overrides,
-    propose,
-)
-from promoflow.console.web.pages.results import import_upload
-from promoflow.engine.bootstrap import Runtime
+from promoflow.console.web.auth import DB, Principal, api_require
+from promoflow.console.web.request_filters import audit_filter, case_filter
+from promoflow.engine.bootstrap import Runtime, Session
+from promoflow.engine.cycles import service as cycle_service
+from promoflow.engine.cycles import steps
+from promoflow.engine.imports.upload import import_upload
+from promoflow.engine.overrides import service as override_service
 from promoflow.engine.read import queries
+from promoflow.engine.read.audit_status import verify_status
+from promoflow.engine.read.overrides import case_overrides, find_overrides, override_row
 from promoflow.errors import (
     AccessDenied,
     InputError,
@@ -58,6 +53,18 @@ def plain(value: Any) -> Any:
 def ok(data: Any, status: int = 200) -> JSONResponse:
     """A JSON response of plain data."""
     return JSONResponse(plain(data), status_code=status)
+
+
+#: the override kinds, in the order the API's documentation lists them
+KINDS = (
+    "force_promotion",
+    "block_promotion",
+    "cancel_demotion",
+    "change_demotion",
+    "record_result",
+    "end_probation",
+    "set_grade",
+)
 
 
 class OverrideIn(BaseModel):
@@ -102,8 +109,6 @@ def create_api(runtime: Runtime) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
             schema = get_openapi(
                 title=api.title,
                 version=api.version,
@@ -154,10 +159,6 @@ def create_api(runtime: Runtime) -> FastAPI:
     async def _400(_r: Request, exc: PromoflowError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
-    @api.exception_handler(services.ServiceUnavailable)
-    async def _503(_r: Request, exc: services.ServiceUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": f"service not available: {exc}"}, status_code=503)
-
     @api.get("/me", summary="Who the token belongs to")
     def me(p: Principal = Depends(api_require("read"))) -> JSONResponse:
         return ok(
@@ -165,23 +166,18 @@ def create_api(runtime: Runtime) -> FastAPI:
         )
 
     @api.get("/cycles", summary="Every cycle with outcome counts")
-    def cycles(
-        p: Principal = Depends(api_require("read")), session: Session = Depends(db_session)
-    ) -> JSONResponse:
+    def cycles(p: Principal = Depends(api_require("read")), session: Session = DB) -> JSONResponse:
         return ok(queries.list_cycles(session))
 
     @api.get("/cycles/{cycle_id}", summary="One cycle: milestone, counts per state")
     def cycle(
         cycle_id: str,
         p: Principal = Depends(api_require("read")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         row = queries.cycle_row(queries.get_cycle(session, cycle_id))
         row["states"] = queries.state_counts(session, cycle_id)
-        try:
-            row["status"] = services.service("cycles", "cycle_status")(session, cycle_id)
-        except (services.ServiceUnavailable, ImportError):  # before the rules engine lands
-            row["status"] = None
+        row["status"] = cycle_service.cycle_status(session, cycle_id)
         return ok(row)
 
     @api.post("/cycles/{cycle_id}/advance", summary="Open the cycle or run its next milestone")
@@ -189,13 +185,10 @@ def create_api(runtime: Runtime) -> FastAPI:
         cycle_id: str,
         request: Request,
         p: Principal = Depends(api_require("cycle_run")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
-        from promoflow.console.web.pages.cycles import run_next_milestone
-
-        report = run_next_milestone(session, cycle_id, request.app.state.runtime.now(), p.username)
-        session.commit()
-        return ok(report)
+        report = steps.advance(session, cycle_id, request.app.state.runtime.now(), p.username)
+        return ok(report.as_dict())
 
     @api.get("/cycles/{cycle_id}/cases", summary="A cycle's cases: filter, sort, page")
     def cases(
@@ -206,7 +199,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         page: int = Query(1, ge=1),
         per_page: int = Query(50, ge=1, le=queries.MAX_PER_PAGE),
         p: Principal = Depends(api_require("read")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         queries.get_cycle(session, cycle_id)
         return ok(_page(queries.list_cases(session, cycle_id, flt, sort, desc, page, per_page)))
@@ -216,70 +209,56 @@ def create_api(runtime: Runtime) -> FastAPI:
         cycle_id: str,
         employee_id: str,
         p: Principal = Depends(api_require("read")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         detail = queries.case_detail(session, cycle_id, employee_id)
-        from promoflow.console.web.pages.overrides import overrides_of
-
-        detail["overrides"] = overrides_of(session, cycle_id, employee_id)
+        detail["overrides"] = case_overrides(session, cycle_id, employee_id)
         return ok(detail)
 
     @api.get("/cycles/{cycle_id}/decisions", summary="Decisions, as `promoflow decisions`")
     def decisions(
         cycle_id: str,
         p: Principal = Depends(api_require("read")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         queries.get_cycle(session, cycle_id)
-        return ok(services.service("cycles", "decisions_export")(session, cycle_id))
+        return ok(cycle_service.decisions_export(session, cycle_id))
 
     @api.get("/overrides", summary="Overrides (default: those awaiting approval)")
     def overrides(
         status: str = "proposed",
         cycle_id: str | None = None,
         p: Principal = Depends(api_require("read")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
-        model = _model()
-        if model is None:
-            raise services.ServiceUnavailable("promoflow.engine.storage.models.overrides")
-        if status == "proposed" and cycle_id is None:
-            return ok(pending_overrides(session))
-        from sqlalchemy import select
-
-        query = select(model).order_by(model.id)
-        if status != "all":
-            query = query.where(model.status == status)
-        if cycle_id:
-            query = query.where(model.cycle_id == cycle_id)
-        return ok([_override_row(o) for o in session.scalars(query.limit(1000))])
+        return ok(find_overrides(session, status, cycle_id))
 
     @api.post("/overrides", status_code=201, summary="Propose an override (reason required)")
     def override_propose(
         body: OverrideIn,
         request: Request,
         p: Principal = Depends(api_require("override_propose")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         if not body.reason.strip():
             raise InputError("a reason is required")
-        row = propose(
+        row = override_service.propose(
             session,
-            p,
-            request.app.state.runtime.now(),
+            now=request.app.state.runtime.now(),
+            actor=p.username,
             cycle_id=body.cycle_id,
             employee_id=body.employee_id,
             kind=body.kind,
             params=body.params,
             reason=body.reason.strip(),
         )
-        session.commit()
-        return ok(_override_row(row) if hasattr(row, "status") else row, 201)
+        return ok(override_row(row), 201)
 
     def _decide(override_id: int, approve: bool, body: DecisionIn, request, p, session):
-        row = decide(session, p, override_id, approve, body.note, request.app.state.runtime.now())
-        session.commit()
-        return ok(_override_row(row) if hasattr(row, "status") else row)
+        decide = override_service.approve if approve else override_service.reject
+        now = request.app.state.runtime.now()
+        row = decide(session, override_id, now=now, actor=p.username, note=body.note)
+        return ok(override_row(row))
 
     @api.post("/overrides/{override_id}/approve", summary="Approve (not your own proposal)")
     def override_approve(
@@ -287,7 +266,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         request: Request,
         body: DecisionIn | None = None,
         p: Principal = Depends(api_require("override_decide")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         return _decide(override_id, True, body or DecisionIn(), request, p, session)
 
@@ -297,7 +276,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         request: Request,
         body: DecisionIn | None = None,
         p: Principal = Depends(api_require("override_decide")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         return _decide(override_id, False, body or DecisionIn(), request, p, session)
 
@@ -307,20 +286,18 @@ def create_api(runtime: Runtime) -> FastAPI:
         page: int = Query(1, ge=1),
         per_page: int = Query(100, ge=1, le=queries.MAX_PER_PAGE),
         p: Principal = Depends(api_require("audit_read")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         return ok(_page(queries.list_audit(session, flt, page, per_page)))
 
     @api.get("/audit/verify", summary="Verify the audit trail's hash chain")
     def audit_verify(
-        p: Principal = Depends(api_require("audit_read")), session: Session = Depends(db_session)
+        p: Principal = Depends(api_require("audit_read")), session: Session = DB
     ) -> JSONResponse:
-        return ok(services.verify_status(session))
+        return ok(verify_status(session))
 
     @api.get("/imports", summary="Accepted import files, newest first")
-    def imports(
-        p: Principal = Depends(api_require("read")), session: Session = Depends(db_session)
-    ) -> JSONResponse:
+    def imports(p: Principal = Depends(api_require("read")), session: Session = DB) -> JSONResponse:
         return ok(queries.list_imports(session))
 
     @api.post("/imports/{kind}", status_code=201, summary="Import a file (results, metrics, …)")
@@ -329,7 +306,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         request: Request,
         file: UploadFile = File(...),
         p: Principal = Depends(api_require("results_upload")),
-        session: Session = Depends(db_session),
+        session: Session = DB,
     ) -> JSONResponse:
         data = await file.read()
         report = import_upload(
@@ -340,7 +317,6 @@ def create_api(runtime: Runtime) -> FastAPI:
             request.app.state.runtime.now(),
             p.username,
         )
-        session.commit()
         fields = ("kind", "file", "rows", "changed", "import_id", "details")
         return ok({f: getattr(report, f, None) for f in fields}, 201)
 

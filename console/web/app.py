@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from promoflow.console.web import api
 from promoflow.console.web.auth import (
@@ -47,13 +49,11 @@ def htmx_path() -> Path:
 
 def swagger_dir() -> Path:
     """The Swagger UI distribution shipped by the installed ``swagger-ui-bundle`` package."""
-    from swagger_ui_bundle import swagger_ui_path
-
     return Path(str(swagger_ui_path))
 
 
 def _error_page(request: Request, status: int, message_key: str) -> Response:
-    with request.app.state.runtime.sessions() as session:
+    with request.app.state.runtime.unit_of_work() as session:
         try:
             principal = optional_user(request, session)
         except Exception:  # a broken session cookie must not hide the real error
@@ -86,7 +86,7 @@ def create_app(runtime: Runtime, login_limiter: LoginLimiter | None = None) -> F
         if request.headers.get("hx-request"):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, _exc: Forbidden) -> Response:
@@ -115,9 +115,3 @@ def create_app(runtime: Runtime, login_limiter: LoginLimiter | None = None) -> F
         return response
 
     return app
-
-
-def _quote(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path, safe="")

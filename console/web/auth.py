@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy.orm import Session
 
 from promoflow.console.web.i18n import pick
 from promoflow.console.web.permissions import allowed
+from promoflow.engine.bootstrap import Session
 from promoflow.engine.users import accounts as users
 
 SESSION_COOKIE = "pf_session"
@@ -88,10 +88,19 @@ class LoginLimiter:
         self._failures.pop(f"u:{username}", None)
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """A database session for one request (services commit inside ``session.begin()``)."""
-    with request.app.state.runtime.sessions() as session:
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """The request's unit of work (:meth:`~promoflow.engine.bootstrap.Runtime.unit_of_work`).
+
+    Committed when the handler returns, before the response is sent (``scope="function"``
+    below), so a redirect never reaches the browser ahead of its data; rolled back when
+    the handler raises. The handler and its sign-in dependency share it.
+    """
+    with request.app.state.runtime.unit_of_work() as session:
         yield session
+
+
+#: a handler's session: ``session: Session = DB``
+DB = Depends(unit_of_work, scope="function")
 
 
 def _principal(session: Session, user: users.User, csrf: str | None) -> Principal:
@@ -104,7 +113,7 @@ def _principal(session: Session, user: users.User, csrf: str | None) -> Principa
     )
 
 
-def optional_user(request: Request, session: Session = Depends(db_session)) -> Principal | None:
+def optional_user(request: Request, session: Session = DB) -> Principal | None:
     """The signed-in user, or None."""
     sid = request.cookies.get(SESSION_COOKIE)
     if not sid:
@@ -156,17 +165,21 @@ def act(permission: str):
     return dependency
 
 
-def api_user(request: Request, session: Session = Depends(db_session)) -> Principal:
-    """The API caller named by a bearer token; 401 when absent or not valid."""
+def api_user(request: Request) -> Principal:
+    """The API caller named by a bearer token; 401 when absent or not valid.
+
+    The token's ``last_used_at`` is its own unit of work: kept even when the call fails.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
-    user = users.user_for_token(session, token.strip(), request.app.state.runtime.now())
-    if user is None:
-        raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
-    session.commit()  # last_used_at
-    return _principal(session, user, None)
+    runtime = request.app.state.runtime
+    with runtime.unit_of_work() as session:
+        user = users.user_for_token(session, token.strip(), runtime.now())
+        if user is None:
+            raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+        return _principal(session, user, None)
 
 
 def api_require(permission: str):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
+
+from promoflow.engine.bootstrap import Runtime
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -21,8 +24,6 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        import json
-
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
@@ -44,6 +45,16 @@ def _csv_lines(columns: list[str], rows: Iterable[dict], batch: int = 2000) -> I
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def streamed(runtime: Runtime, read: Callable[..., Iterable[dict]], *args: Any) -> Iterator[dict]:
+    """Rows read in a unit of work of their own, as a streamed download sends them.
+
+    A stream is sent after the handler returned and its request's unit of work ended; the
+    rows are read (in chunks) while the client receives them, in this one.
+    """
+    with runtime.unit_of_work() as session:
+        yield from read(session, *args)
 
 
 def csv_response(name: str, columns: list[str], rows: Iterable[dict]) -> StreamingResponse:

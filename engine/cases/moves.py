@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from promoflow.engine.audit.trail import Event, record_many
+from promoflow.engine.packs.store import pack_of
 from promoflow.engine.storage.bulk import insert_tuples
 from promoflow.engine.storage.db import driver_cursor
 from promoflow.engine.storage.models import Case, Cycle
@@ -295,8 +296,6 @@ def load_refs(
 
 def stages_of(session: Session, cycle_id: str) -> tuple[str, ...]:
     """The stages of the pack version the cycle was opened with."""
-    from promoflow.engine.cycles.service import pack_of  # cycles imports this module
-
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
         raise NotFoundError(f"unknown cycle {cycle_id!r}")

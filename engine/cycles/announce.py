@@ -26,7 +26,7 @@ from promoflow.engine.cycles.milestones import (
     pack_stages,
     refs_with_people,
 )
-from promoflow.engine.notices.outbox import Outgoing, queue
+from promoflow.engine.notices.outbox import Outgoing, default_lang, queue
 from promoflow.engine.overrides.service import effective_overrides
 from promoflow.engine.storage.models import (
     Cycle,
@@ -192,8 +192,6 @@ _PERSON_COLUMNS = (Employee.name, Employee.org_unit)
 
 
 def _lang() -> str:
-    from promoflow.engine.notices.outbox import default_lang
-
     return default_lang()
 
 

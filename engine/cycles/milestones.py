@@ -12,7 +12,7 @@ import json
 from collections import namedtuple
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, EventEncoder, append_encoded, encode_event
 from promoflow.engine.cases.moves import CaseRef, Moves, executemany, load_refs
+from promoflow.engine.cycles.evaluation import chunk_ids, decide_and_plan
+from promoflow.engine.facts.build import build_facts
 from promoflow.engine.notices.outbox import (
     Outgoing,
     default_lang,
@@ -41,8 +43,7 @@ from promoflow.engine.storage.models import (
     StageResult,
 )
 from promoflow.engine.storage.rows import binder
-from promoflow.errors import TransitionError
-from promoflow.rules.calendar import EFFECTIVE, effective_date, milestone_time, probation_month
+from promoflow.rules.calendar import effective_date, milestone_time, probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
 from promoflow.workflow.machines import fire
@@ -50,24 +51,6 @@ from promoflow.workflow.specs import kind_for_decision, spec_for, stage_short
 
 #: default interview place when HR set none for the cycle
 DEFAULT_PLACE = "人力资源部会议室 / HR meeting room"
-
-
-def run(session: Session, cycle: Cycle, pack, step: str, now: datetime, actor: str) -> dict:
-    """Dispatch one step; returns counts for the milestone report."""
-    from promoflow.engine.cycles import announce as announcing
-
-    handler = {
-        "open": open_cases,
-        "test_due": lambda *a: deadline(*a, stage="written_test"),
-        "interview_notice": lambda *a: notify(*a, stage="interview"),
-        "interview_due": lambda *a: deadline(*a, stage="interview"),
-        "announce": announcing.announce,
-        EFFECTIVE: announcing.take_effect,
-        "probation_review": probation_review,
-    }.get(step)
-    if handler is None:
-        raise TransitionError(f"no work is defined for milestone {step!r}")
-    return handler(session, cycle, pack, now, actor)
 
 
 def pack_stages(pack) -> tuple[str, ...]:
@@ -247,8 +230,6 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
     rendered and encoded there; written here once the case ids are known, with one
     ``case_transition`` event per step taken (payloads encoded once per case kind).
     """
-    from promoflow.engine.cycles.evaluation import chunk_ids, decide_and_plan
-
     stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
     notice = None
@@ -512,8 +493,6 @@ def _notify(cycle, pack, refs: list[CaseRef], stage: str, decisions, people):
 
 
 def _one_day():
-    from datetime import timedelta
-
     return timedelta(days=1)
 
 
@@ -602,8 +581,6 @@ def _probation_scores(
     """Each employee's probation-month score from the FACTS engineer's ``build_facts``."""
     if not employees:
         return {}
-    from promoflow.engine.facts.build import build_facts
-
     facts = build_facts(session, pack, month, employees)
     out = {}
     for e in employees:

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from promoflow.engine.cycles.evaluation import evaluate_facts
+from promoflow.engine.packs.store import pack_by_version
 from promoflow.engine.storage.models import AuditEvent, Cycle, Decision
 from promoflow.errors import InputError, NotFoundError
 
@@ -134,9 +136,6 @@ def _trail(session: Session, cycle_id: str) -> dict[str, dict[str, Any]]:
 
 def replay_cycle(session: Session, cycle_id: str) -> ReplayReport:
     """Recompute every decision of ``cycle_id`` from its recorded facts and pack version."""
-    from promoflow.engine.cycles.evaluation import evaluate_facts
-    from promoflow.engine.packs.store import pack_by_version
-
     cycle, decisions = cycle_decisions(session, cycle_id)
     by_version: dict[tuple[str, str], list[Decision]] = {}
     for d in decisions:

@@ -1,54 +1,26 @@
-"""Cycles: opening them, running their milestones in order, and reporting on them.
+"""Cycles: their ids, their steps and calendar, and reports on where they stand.
 
 A cycle is ``TRACK-PERIOD``. Its steps are the milestones of its pack's calendar with one
 step of ours, ``effective``, right after ``announce``: on the 1st of the month after the
-announcement (POLICY.md §1) announced grade changes take effect on ``employees``. Each step
-is one transaction's worth of work (the caller commits) and is recorded in
-``cycle_milestones``; running a step that already ran changes nothing. Running a later step
-first runs the earlier ones still due (catch-up), so a scheduler that was down loses nothing.
-The work of each step lives in :mod:`promoflow.engine.cycles.milestones`.
+announcement (POLICY.md §1) announced grade changes take effect on ``employees``. Running
+the steps is :mod:`promoflow.engine.cycles.steps` (above the milestones' work, which reads
+the calendar here); this module is what the milestones and the reports share.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit.trail import record
+from promoflow.engine.overrides.service import overrides_for_cycle
+from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import Case, Cycle, CycleMilestone, Decision, Notice
 from promoflow.errors import NotFoundError
-from promoflow.rules.calendar import EFFECTIVE, cycle_steps, milestone_time
+from promoflow.rules.calendar import cycle_steps, milestone_time
 from promoflow.rules.periods import parse_period
 from promoflow.workflow.specs import waits_on
-
-
-@dataclass
-class MilestoneReport:
-    """What one ``run_milestone`` call did (``ran`` False: nothing to do, and why)."""
-
-    cycle_id: str
-    milestone: str
-    ran: bool
-    note: str = ""
-    steps: list[str] = field(default_factory=list)
-    counts: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "cycle": self.cycle_id,
-            "milestone": self.milestone,
-            "ran": self.ran,
-            "note": self.note,
-            "steps": self.steps,
-            "counts": self.counts,
-        }
 
 
 def cycle_id(track: str, period_id: str) -> str:
@@ -74,20 +46,11 @@ def parse_cycle_id(value: str) -> tuple[str, str]:
 
 
 def active_pack(session: Session, track: str):
-    """The active pack of ``track`` (RULES engineer's store)."""
-    from promoflow.engine.packs import store as packs
-
+    """The pack new cycles of ``track`` use; NotFoundError for a track without one."""
     try:
         return packs.active_pack(session, track)
     except KeyError:
         raise NotFoundError(f"no rule pack for track {track!r}") from None
-
-
-def pack_of(session: Session, cycle: Cycle):
-    """The exact pack version a cycle was opened with."""
-    from promoflow.engine.packs import store as packs
-
-    return packs.pack_by_version(session, cycle.pack_id, cycle.pack_version)
 
 
 def steps_of(pack) -> tuple[str, ...]:
@@ -95,7 +58,7 @@ def steps_of(pack) -> tuple[str, ...]:
     return cycle_steps(pack.calendar)
 
 
-# --- running ------------------------------------------------------------------------------
+# --- stored cycles ------------------------------------------------------------------------
 
 
 def get_cycle(session: Session, cid: str) -> Cycle:
@@ -106,139 +69,11 @@ def get_cycle(session: Session, cid: str) -> Cycle:
     return cycle
 
 
-def _create_cycle(session: Session, cid: str, now: datetime) -> Cycle:
-    track, period_id = parse_cycle_id(cid)
-    pack = active_pack(session, track)
-    kind = parse_period(period_id).kind
-    if kind not in tuple(pack.calendar.cycles):
-        raise NotFoundError(f"track {track} runs no {kind} cycles (only {pack.calendar.cycles})")
-    cycle = Cycle(
-        cycle_id=cycle_id(track, period_id),
-        track=track,
-        period_id=period_id,
-        milestone=None,
-        pack_id=pack.id,
-        pack_version=pack.version,
-        opened_at=None,
-        updated_at=now,
-    )
-    session.add(cycle)
-    session.flush()
-    return cycle
-
-
 def done_steps(session: Session, cid: str) -> set[str]:
     """Steps of the cycle that completed."""
     return set(
         session.scalars(select(CycleMilestone.milestone).where(CycleMilestone.cycle_id == cid))
     )
-
-
-def open_cycle(session: Session, cid: str, now: datetime, actor: str) -> Cycle:
-    """Create the cycle if absent and run its ``open`` milestone (idempotent)."""
-    run_milestone(session, cid, "open", now, actor)
-    return get_cycle(session, cycle_id(*parse_cycle_id(cid)))
-
-
-def run_milestone(
-    session: Session, cid: str, milestone: str, now: datetime, actor: str
-) -> MilestoneReport:
-    """Run one milestone (and any earlier one still due) in the caller's transaction."""
-    cid = cycle_id(*parse_cycle_id(cid))
-    cycle = session.get(Cycle, cid, with_for_update=True)
-    if cycle is None:
-        if milestone != "open":
-            return MilestoneReport(cid, milestone, False, "the cycle has not been opened")
-        cycle = _create_cycle(session, cid, now)
-    pack = pack_of(session, cycle)
-    order = steps_of(pack)
-    if milestone not in order:
-        raise NotFoundError(f"{cid} has no milestone {milestone!r}; its steps: {', '.join(order)}")
-    done = done_steps(session, cid)
-    if milestone in done:
-        return MilestoneReport(cid, milestone, False, "already ran")
-    if milestone != "open" and "open" not in done:
-        return MilestoneReport(cid, milestone, False, "the cycle has not been opened")
-    report = MilestoneReport(cid, milestone, True)
-    for step in order[: order.index(milestone) + 1]:
-        if step in done:
-            continue
-        counts = _run_step(session, cycle, pack, step, now, actor)
-        report.steps.append(step)
-        report.counts[step] = counts
-    return report
-
-
-def advance(session: Session, cid: str, now: datetime, actor: str) -> MilestoneReport:
-    """Run the cycle's next step (``open`` if it was never opened)."""
-    cid = cycle_id(*parse_cycle_id(cid))
-    cycle = session.get(Cycle, cid)
-    if cycle is None:
-        return run_milestone(session, cid, "open", now, actor)
-    done = done_steps(session, cid)
-    for step in steps_of(pack_of(session, cycle)):
-        if step not in done:
-            return run_milestone(session, cid, step, now, actor)
-    return MilestoneReport(cid, "", False, "every milestone has run")
-
-
-def _fault_point(step: str) -> None:
-    """Test hook: with PROMOFLOW_FAULT_PAUSE=FILE, announce mid-step and wait to be killed."""
-    marker = os.environ.get("PROMOFLOW_FAULT_PAUSE")
-    if marker and os.environ.get("PROMOFLOW_FAULT_STEP", step) == step:
-        Path(marker).write_text(step)
-        time.sleep(float(os.environ.get("PROMOFLOW_FAULT_SECONDS", "60")))
-
-
-def _run_step(session: Session, cycle: Cycle, pack, step: str, now: datetime, actor: str) -> dict:
-    from promoflow.engine.cycles import milestones
-
-    if step == "open":
-        settle_due_effective(session, cycle.track, now, actor, exclude=cycle.cycle_id)
-    counts = milestones.run(session, cycle, pack, step, now, actor)
-    _fault_point(step)
-    session.add(
-        CycleMilestone(
-            cycle_id=cycle.cycle_id, milestone=step, ran_at=now, actor=actor, summary=counts
-        )
-    )
-    cycle.milestone = step
-    cycle.updated_at = now
-    if step == "open":
-        cycle.opened_at = now
-    record(
-        session,
-        "milestone_fired",
-        actor,
-        now,
-        subject=step,
-        cycle_id=cycle.cycle_id,
-        after={"milestone": step, **{k: v for k, v in counts.items() if isinstance(v, int)}},
-    )
-    session.flush()
-    return counts
-
-
-def settle_due_effective(
-    session: Session, track: str, now: datetime, actor: str, exclude: str | None = None
-) -> list[str]:
-    """Run the ``effective`` step of earlier cycles of ``track`` whose date has come.
-
-    Called before a cycle opens, so its rules see the grades employees hold now.
-    """
-    settled = []
-    cycles = session.scalars(select(Cycle).where(Cycle.track == track).order_by(Cycle.period_id))
-    for other in list(cycles):
-        if other.cycle_id == exclude:
-            continue
-        done = done_steps(session, other.cycle_id)
-        if "announce" not in done or EFFECTIVE in done:
-            continue
-        pack = pack_of(session, other)
-        if milestone_time(pack.calendar, parse_period(other.period_id), EFFECTIVE) <= now:
-            _run_step(session, other, pack, EFFECTIVE, now, actor)
-            settled.append(other.cycle_id)
-    return settled
 
 
 # --- reporting ----------------------------------------------------------------------------
@@ -248,7 +83,7 @@ def cycle_status(session: Session, cid: str) -> dict[str, Any]:
     """Counts per kind and state, what waits on whom, notices by state, steps done."""
     cid = cycle_id(*parse_cycle_id(cid))
     cycle = get_cycle(session, cid)
-    pack = pack_of(session, cycle)
+    pack = packs.pack_of(session, cycle)
     done = done_steps(session, cid)
     order = steps_of(pack)
     states: dict[str, dict[str, int]] = {}
@@ -397,8 +232,6 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
         )
     # HR overrides beside the rule's decision (the fields above stay the rule's own); the
     # key appears only on lines that have one, so other lines keep the exact shape
-    from promoflow.engine.overrides.service import overrides_for_cycle
-
     by_employee = overrides_for_cycle(session, cid)
     for line in out:
         if line["employee_id"] in by_employee:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from promoflow.engine.cycles.evaluation import cycle_kind, evaluate_facts
 from promoflow.engine.cycles.replay import cycle_decisions, recomputed, recorded, typed_facts
 from promoflow.errors import InputError
 
@@ -89,8 +90,6 @@ def _move(fields: dict[str, Any]) -> str:
 
 def what_if(session: Session, pack, cycle_id: str) -> WhatIfReport:
     """Evaluate ``pack`` (a proposed, unstored Pack) against ``cycle_id``'s recorded facts."""
-    from promoflow.engine.cycles.evaluation import cycle_kind, evaluate_facts
-
     cycle, decisions = cycle_decisions(session, cycle_id)
     if pack.id != cycle.track:
         raise InputError(f"pack {pack.id!r} is for track {pack.id}, not {cycle.track} ({cycle_id})")

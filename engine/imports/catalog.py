@@ -12,6 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
+from promoflow.engine.packs.store import active_pack
+from promoflow.engine.storage.models import PackVersion
+from promoflow.rules.packs import bundled_packs
+
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
@@ -33,8 +39,6 @@ class Catalog:
     @classmethod
     def bundled(cls) -> Catalog:
         """The catalog of the bundled rule packs."""
-        from promoflow.rules.packs import bundled_packs
-
         return cls(packs=bundled_packs())
 
     @classmethod
@@ -43,12 +47,6 @@ class Catalog:
 
         So a pack HR loaded with a new grade accepts that grade in the next import.
         """
-        from sqlalchemy import select
-
-        from promoflow.engine.packs.store import active_pack
-        from promoflow.engine.storage.models import PackVersion
-        from promoflow.rules.packs import bundled_packs
-
         bundled = bundled_packs()
         active: dict[str, set[str]] = {}
         for track, version in session.execute(

@@ -18,6 +18,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from promoflow.errors import InputError, Problem
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -204,8 +206,6 @@ def _checked(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
 
 
 def _xlsx_records(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
-    from openpyxl import load_workbook  # heavy; only XLSX imports pay for it
-
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a broken file

@@ -11,16 +11,17 @@ same result appears twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from promoflow.engine.audit.trail import Event
 from promoflow.engine.cases.moves import CaseRef, Moves
-from promoflow.engine.cycles.service import done_steps, pack_of, parse_cycle_id
+from promoflow.engine.cycles.milestones import notify_refs
+from promoflow.engine.cycles.service import done_steps, parse_cycle_id
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
 from promoflow.engine.notices.outbox import Outgoing, queue
+from promoflow.engine.packs.store import pack_of
 from promoflow.engine.storage.bulk import insert_columns
 from promoflow.engine.storage.db import driver_cursor, is_sqlite
 from promoflow.engine.storage.models import Cycle, Decision, Employee, StageResult
@@ -271,8 +272,6 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
 
 
 def _move(ctx: ImportContext, items: list[Item]) -> int:
-    from promoflow.engine.cycles.milestones import notify_refs
-
     session, now, actor = ctx.session, ctx.now, ctx.actor
     info = items[0].info
     cycle = info.cycle
@@ -347,20 +346,3 @@ def _dismissal_notices(session, cycle: Cycle, pack, failed) -> list[Outgoing]:
             )
         )
     return out
-
-
-def import_results(session, rows: list[dict[str, str]], file_name: str, now: datetime, actor: str):
-    """Import results given as dicts (no file): the same checks and effects as a file."""
-    import hashlib
-    import json
-
-    from promoflow.engine.imports.catalog import Catalog
-    from promoflow.engine.imports.reader import build_table
-    from promoflow.engine.imports.service import import_table
-
-    header = list(COLUMNS)
-    records = [[str(r.get(c, "")) for c in header] for r in rows]
-    digest = hashlib.sha256(json.dumps(records, ensure_ascii=False).encode()).hexdigest()
-    table = build_table(file_name, digest, header, records)
-    # results read no track catalog: each cycle carries its own pack version
-    return import_table(session, "results", table, now, actor, catalog=Catalog(packs={}))

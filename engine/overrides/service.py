@@ -23,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, record_many
+from promoflow.engine.cases import moves as cases
+from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import (
     Case,
     Cycle,
@@ -32,7 +34,10 @@ from promoflow.engine.storage.models import (
     StageResult,
 )
 from promoflow.engine.storage.models.overrides import Override
+from promoflow.engine.users.accounts import roles_of
 from promoflow.errors import AccessDenied, InputError, NotFoundError, TransitionError
+from promoflow.workflow import guards
+from promoflow.workflow.specs import spec_for, stage_short
 
 PROPOSERS = frozenset({"hr_officer", "hr_manager"})
 APPROVERS = frozenset({"hr_manager"})
@@ -65,8 +70,6 @@ KINDS: dict[str, Kind] = {
 
 
 def _roles(session: Session, user: str) -> set[str]:
-    from promoflow.engine.users.accounts import roles_of
-
     return set(roles_of(session, user))
 
 
@@ -87,10 +90,8 @@ def _reason(text: str | None, what: str) -> str:
 
 
 def _pack(session: Session, cycle: Cycle | None, employee: Employee):
-    from promoflow.engine.packs import store as packs
-
     if cycle is not None:
-        return packs.pack_by_version(session, cycle.pack_id, cycle.pack_version)
+        return packs.pack_of(session, cycle)
     return packs.active_pack(session, employee.track)
 
 
@@ -305,8 +306,6 @@ def reject(
 
 
 def _stage_trigger(case: Case, stage: str) -> str:
-    from promoflow.workflow.specs import stage_short
-
     if stage == "probation_review":
         return "record_probation"
     return f"record_{stage_short(stage)}"
@@ -314,8 +313,6 @@ def _stage_trigger(case: Case, stage: str) -> str:
 
 def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> None:
     """Refuse at proposal a result or probation end the case cannot take now."""
-    from promoflow.workflow.specs import spec_for
-
     if case is None:
         raise NotFoundError(f"{o.employee_id} has no case in {o.cycle_id}")
     spec = spec_for(case.kind, tuple(pack.stages))
@@ -336,12 +333,8 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
 
 
 def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime, actor: str):
-    from promoflow.engine.cases import moves as cases
-
     why = f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
     if o.kind == "record_result":
-        from promoflow.workflow import guards
-
         stage, value = o.effect["stage"], o.effect["value"]
         try:
             verdict = guards.judge(stage, value, dict(pack.pass_marks))
@@ -367,9 +360,7 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         return
     if o.kind == "end_probation":
         if case.state == "on_probation":
-            from promoflow.workflow.guards import Verdict
-
-            verdict = Verdict("probation_review", "pass", None, True, None)
+            verdict = guards.Verdict("probation_review", "pass", None, True, None)
             state = cases.trigger(
                 session, case, "record_probation", now, actor, why, verdict=verdict
             )
@@ -458,14 +449,24 @@ def override_record(o: Override) -> dict[str, Any]:
 
 
 def list_overrides(
-    session: Session, cycle_id: str | None = None, status: str | None = None
+    session: Session,
+    cycle_id: str | None = None,
+    status: str | None = None,
+    *,
+    employee_id: str | None = None,
+    limit: int | None = None,
 ) -> list[Override]:
-    """Overrides, oldest first, optionally of one cycle and/or one status."""
+    """Overrides, oldest first, optionally of one cycle, status and/or employee (at most
+    ``limit``)."""
     query = select(Override).order_by(Override.id)
     if cycle_id:
         query = query.where(Override.cycle_id == cycle_id)
     if status:
         query = query.where(Override.status == status)
+    if employee_id:
+        query = query.where(Override.employee_id == employee_id)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
 
 

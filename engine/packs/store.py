@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine import rules_engine
 from promoflow.engine.audit.trail import record
-from promoflow.engine.storage.models import PackVersion
+from promoflow.engine.storage.models import Cycle, PackVersion
 from promoflow.errors import NotFoundError, PackError, Problem
 from promoflow.rules.packs import Pack, bundled_packs, load_pack_text
 
@@ -119,6 +119,11 @@ def pack_by_version(session: Session, pack_id: str, version: str) -> Pack:
     if bundled is not None and bundled.version == version:
         return bundled
     raise NotFoundError(f"rule pack {pack_id} version {version[:12]} is not stored")
+
+
+def pack_of(session: Session, cycle: Cycle) -> Pack:
+    """The exact pack version a cycle was opened with (what its cases and milestones obey)."""
+    return pack_by_version(session, cycle.pack_id, cycle.pack_version)
 
 
 def pack_versions(session: Session, pack_id: str | None = None) -> list[PackVersion]:

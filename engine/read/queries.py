@@ -23,7 +23,6 @@ from promoflow.engine.storage.models import (
     GradeHistory,
     ImportRun,
     Notice,
-    PackVersion,
     StageResult,
 )
 from promoflow.errors import NotFoundError
@@ -296,6 +295,12 @@ def iter_cases(session: Session, cycle_id: str, flt: CaseFilter | None = None, c
         last = rows[-1].employee_id
 
 
+def employees_in_state(session: Session, cycle_id: str, state: str) -> list[str]:
+    """Who has a case of ``cycle_id`` in ``state`` (e.g. invited to a test, result awaited)."""
+    query = select(Case.employee_id).where(Case.cycle_id == cycle_id, Case.state == state)
+    return list(session.scalars(query))
+
+
 def filter_choices(
     session: Session, cycle: Cycle, states: dict[str, int] | None = None
 ) -> dict[str, list[str]]:
@@ -503,32 +508,6 @@ def list_imports(session: Session, limit: int = 100) -> list[dict[str, Any]]:
         }
         for r in runs
     ]
-
-
-def pack_versions(session: Session, pack_id: str | None = None) -> list[dict[str, Any]]:
-    """Stored rule pack versions, newest first (without their text)."""
-    query = select(
-        PackVersion.id,
-        PackVersion.pack_id,
-        PackVersion.version,
-        PackVersion.active,
-        PackVersion.loaded_at,
-    ).order_by(PackVersion.pack_id, PackVersion.loaded_at.desc(), PackVersion.id.desc())
-    if pack_id:
-        query = query.where(PackVersion.pack_id == pack_id)
-    return [r._asdict() for r in session.execute(query)]
-
-
-def pack_text(session: Session, pack_id: str, version: str) -> str:
-    """The stored text of one pack version (a prefix of the hash is enough)."""
-    row = session.scalar(
-        select(PackVersion)
-        .where(PackVersion.pack_id == pack_id, PackVersion.version.like(f"{version}%"))
-        .limit(1)
-    )
-    if row is None:
-        raise NotFoundError(f"no version {version!r} of pack {pack_id!r}")
-    return row.source
 
 
 def dashboard(session: Session) -> dict[str, Any]:

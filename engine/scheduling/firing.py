@@ -10,7 +10,7 @@ cycle (an announcement never overtakes a failed opening). Other cycles go on.
 This module owns the transactions, the lock and the retries: callers (``promoflow
 scheduler run-due``, the APScheduler service in :mod:`promoflow.scheduler.service`) hand
 it a sessionmaker and render what it reports. The action is injectable: production runs
-``promoflow.engine.cycles.service.run_milestone(session, cycle_id, milestone, now, actor)``.
+``promoflow.engine.cycles.steps.run_milestone(session, cycle_id, milestone, now, actor)``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from promoflow.engine.cycles.service import run_milestone
+from promoflow.engine.cycles.steps import run_milestone
 from promoflow.engine.scheduling import service as scheduling
 from promoflow.engine.storage.models.scheduling import FIRED
 from promoflow.rules.calendar import CalendarSpec, Milestone, milestones_between

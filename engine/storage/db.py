@@ -300,13 +300,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-@contextmanager
-def unit_of_work(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit when the block ends, roll back if it raises."""
-    with session_factory(engine)() as session, session.begin():
-        yield session
-
-
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at the migrations shipped inside the package."""
     config = Config()

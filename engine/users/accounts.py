@@ -32,16 +32,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("promoflow-dummy-password")
 
 
-def use_cheap_hashing() -> None:
-    """Argon2 with minimal cost, for test suites only (hashes stay valid argon2 hashes).
-
-    Stored hashes carry their own parameters, so a hash made either way verifies either way.
-    """
-    global _hasher, _DUMMY_HASH
-    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    _DUMMY_HASH = _hasher.hash("promoflow-dummy-password")
-
-
 def digest(secret: str) -> str:
     """SHA-256 hex of a random secret (token or session id): what the database keeps."""
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from promoflow.engine.cycles import service as cycles
+from promoflow.engine.cycles import steps
 from promoflow.engine.imports import run_import
 from promoflow.engine.packs.store import load_bundled
 from promoflow.engine.storage.models.users import User, UserRole
@@ -85,4 +85,4 @@ def seed_cycle(rt, tmp_path: Path, open_cycle: bool = True) -> None:
         run_import(s, "metrics", met_csv, LOADED, "importer")
     if open_cycle:
         with rt.sessions() as s, s.begin():
-            cycles.open_cycle(s, CYCLE, OPEN, "scheduler")
+            steps.run_milestone(s, CYCLE, "open", OPEN, "scheduler")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,7 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from promoflow.engine.imports import ImportReport, run_import
+from promoflow.engine.imports import ImportReport, import_table, run_import
+from promoflow.engine.imports.catalog import Catalog
+from promoflow.engine.imports.reader import build_table
+from promoflow.engine.imports.results import COLUMNS as RESULT_COLUMNS
 from promoflow.engine.storage.models import (
     AuditEvent,
     Employee,
@@ -101,3 +106,13 @@ def refused(rt, kind: str, path: Path) -> InputError:
 def messages(error: InputError) -> list[str]:
     """Each problem as the console prints it ('file, line N, column C: reason')."""
     return [str(p) for p in error.problems]
+
+
+def import_results(session, rows: list[dict[str, str]], file_name: str, now: datetime, actor: str):
+    """Import results given as dicts (no file): the same checks and effects as a file."""
+    header = list(RESULT_COLUMNS)
+    records = [[str(r.get(c, "")) for c in header] for r in rows]
+    digest = hashlib.sha256(json.dumps(records, ensure_ascii=False).encode()).hexdigest()
+    table = build_table(file_name, digest, header, records)
+    # results read no track catalog: each cycle carries its own pack version
+    return import_table(session, "results", table, now, actor, catalog=Catalog(packs={}))

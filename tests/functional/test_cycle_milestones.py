@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from promoflow.engine.bootstrap import bootstrap
 from promoflow.engine.cycles import service as cycles
-from promoflow.engine.imports.results import import_results
+from promoflow.engine.cycles import steps
 from promoflow.engine.storage.models import (
     AuditEvent,
     Case,
@@ -30,6 +30,7 @@ from promoflow.engine.storage.models import (
     Vacancy,
 )
 from promoflow.errors import InputError, TransitionError
+from tests.functional.import_files import import_results
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -88,7 +89,7 @@ def decide(session, cid, eid, outcome, frm, to, *, probation=False, review=None,
 
 def create_cycle(session, cid, now):
     """The cycle row as ``run_milestone('open')`` creates it, before any decision."""
-    return cycles._create_cycle(session, cid, now)
+    return steps._create_cycle(session, cid, now)
 
 
 class Driver:
@@ -146,18 +147,18 @@ def driver(request, packs_loaded):
 def run_sales_quarter(driver):
     d = driver
     d.step(seed_sales_quarter)
-    d.step(cycles.run_milestone, SALES_Q, "open", at("2026-10-08T09:00"), "scheduler")
+    d.step(steps.run_milestone, SALES_Q, "open", at("2026-10-08T09:00"), "scheduler")
     rows = [
         {"employee_id": "E1", "cycle": SALES_Q, "stage": "written_test", "value": "72"},
         {"employee_id": "E2", "cycle": SALES_Q, "stage": "written_test", "value": "59.99"},
     ]
     d.step(import_results, rows, "results-test.csv", at("2026-10-10T12:00"), "hr")
-    d.step(cycles.advance, SALES_Q, at("2026-10-11T18:00"), "hr")  # test_due
-    d.step(cycles.advance, SALES_Q, at("2026-10-12T09:00"), "hr")  # interview_notice
+    d.step(steps.advance, SALES_Q, at("2026-10-11T18:00"), "hr")  # test_due
+    d.step(steps.advance, SALES_Q, at("2026-10-12T09:00"), "hr")  # interview_notice
     rows = [{"employee_id": "E1", "cycle": SALES_Q, "stage": "interview", "value": "pass"}]
     d.step(import_results, rows, "results-interview.csv", at("2026-10-14T12:00"), "hr")
-    d.step(cycles.advance, SALES_Q, at("2026-10-15T18:00"), "hr")  # interview_due
-    d.step(cycles.advance, SALES_Q, at("2026-10-20T09:00"), "hr")  # announce
+    d.step(steps.advance, SALES_Q, at("2026-10-15T18:00"), "hr")  # interview_due
+    d.step(steps.advance, SALES_Q, at("2026-10-20T09:00"), "hr")  # announce
     return d.states(SALES_Q)
 
 
@@ -203,8 +204,8 @@ def test_a_sales_quarter_moves_each_case_to_where_policy_says(driver):
 def test_grade_changes_take_effect_on_the_first_of_the_next_month(driver):
     run_sales_quarter(driver)
     with pytest.raises(TransitionError, match="2026-11-01"):
-        driver.step(cycles.advance, SALES_Q, at("2026-10-31T23:59"), "hr")
-    driver.step(cycles.advance, SALES_Q, at("2026-11-01T00:00"), "hr")
+        driver.step(steps.advance, SALES_Q, at("2026-10-31T23:59"), "hr")
+    driver.step(steps.advance, SALES_Q, at("2026-11-01T00:00"), "hr")
     states = driver.states(SALES_Q)
     assert states["E1"] == "effective" and states["E4"] == "effective"
     with driver.runtime().sessions() as session:
@@ -243,7 +244,7 @@ def test_running_a_milestone_again_changes_nothing(packs_loaded):
             session.scalar(select(func.count()).select_from(Notice)),
         )
     for step in ("open", "test_due", "interview_notice", "interview_due", "announce"):
-        report = d.step(cycles.run_milestone, SALES_Q, step, at("2026-10-21T09:00"), "again")
+        report = d.step(steps.run_milestone, SALES_Q, step, at("2026-10-21T09:00"), "again")
         assert not report.ran and report.note == "already ran"
     with d.rt.sessions() as session:
         after = (
@@ -282,7 +283,7 @@ def test_a_bad_results_row_refuses_the_whole_file_and_names_the_row(
 ):
     d = Driver(packs_loaded, False)
     d.step(seed_sales_quarter)
-    d.step(cycles.run_milestone, SALES_Q, "open", at("2026-10-08T09:00"), "scheduler")
+    d.step(steps.run_milestone, SALES_Q, "open", at("2026-10-08T09:00"), "scheduler")
     good = {"employee_id": "E2", "cycle": SALES_Q, "stage": "written_test", "value": "90"}
     with pytest.raises(InputError) as caught:
         d.step(import_results, [good, {"cycle": SALES_Q, **row}], "r.csv", at("2026-10-09"), "hr")
@@ -318,20 +319,20 @@ def test_a_half_year_gives_vacancies_by_score_then_attainment_then_tenure(packs_
             decide(session, cid, eid, "promoted", "S12", "S13", facts=f)
 
     d.step(seed)
-    d.step(cycles.run_milestone, cid, "open", at("2027-01-08T09:00"), "scheduler")
+    d.step(steps.run_milestone, cid, "open", at("2027-01-08T09:00"), "scheduler")
     scores = {"H1": ("90", "80"), "H2": ("80", "90"), "H3": ("85", "85"), "H4": ("70", "70")}
     rows = [
         {"employee_id": e, "cycle": cid, "stage": "written_test", "value": t}
         for e, (t, _) in scores.items()
     ]
     d.step(import_results, rows, "t.csv", at("2027-01-10T09:00"), "hr")
-    d.step(cycles.run_milestone, cid, "interview_notice", at("2027-01-12T09:00"), "scheduler")
+    d.step(steps.run_milestone, cid, "interview_notice", at("2027-01-12T09:00"), "scheduler")
     rows = [
         {"employee_id": e, "cycle": cid, "stage": "interview", "value": i}
         for e, (_, i) in scores.items()
     ]
     d.step(import_results, rows, "i.csv", at("2027-01-14T09:00"), "hr")
-    d.step(cycles.run_milestone, cid, "announce", at("2027-01-20T09:00"), "scheduler")
+    d.step(steps.run_milestone, cid, "announce", at("2027-01-20T09:00"), "scheduler")
     # all average 85 but H4 (70); H3 and H2 have the better attainment, H3 the longer tenure
     assert d.states(cid) == {
         "H1": "no_vacancy",
@@ -376,11 +377,11 @@ def test_a_customer_service_probation_clears_at_50_and_goes_to_review_below(driv
             )
 
     driver.step(seed)
-    driver.step(cycles.run_milestone, CS_Q, "open", at("2026-10-08T09:00"), "scheduler")
+    driver.step(steps.run_milestone, CS_Q, "open", at("2026-10-08T09:00"), "scheduler")
     assert set(driver.states(CS_Q).values()) == {"decided", "nominated"}
-    driver.step(cycles.run_milestone, CS_Q, "announce", at("2026-10-20T09:00"), "scheduler")
+    driver.step(steps.run_milestone, CS_Q, "announce", at("2026-10-20T09:00"), "scheduler")
     report = driver.step(
-        cycles.run_milestone, CS_Q, "probation_review", at("2026-12-08T09:00"), "scheduler"
+        steps.run_milestone, CS_Q, "probation_review", at("2026-12-08T09:00"), "scheduler"
     )
     assert report.steps == ["effective", "probation_review"]
     assert driver.states(CS_Q) == {
@@ -408,15 +409,15 @@ def test_a_customer_service_probation_clears_at_50_and_goes_to_review_below(driv
 
 def test_a_milestone_before_opening_does_nothing(packs_loaded):
     with packs_loaded.sessions() as session, session.begin():
-        report = cycles.run_milestone(session, SALES_Q, "announce", at("2026-10-20T09:00"), "s")
+        report = steps.run_milestone(session, SALES_Q, "announce", at("2026-10-20T09:00"), "s")
     assert not report.ran and "not been opened" in report.note
 
 
 def test_a_later_milestone_runs_the_earlier_ones_still_due(packs_loaded):
     d = Driver(packs_loaded, False)
     d.step(seed_sales_quarter)
-    d.step(cycles.run_milestone, SALES_Q, "open", at("2026-10-08T09:00"), "scheduler")
-    report = d.step(cycles.run_milestone, SALES_Q, "announce", at("2026-10-20T09:00"), "s")
+    d.step(steps.run_milestone, SALES_Q, "open", at("2026-10-08T09:00"), "scheduler")
+    report = d.step(steps.run_milestone, SALES_Q, "announce", at("2026-10-20T09:00"), "s")
     assert report.steps == ["test_due", "interview_notice", "interview_due", "announce"]
     with d.rt.sessions() as session:
         assert session.scalar(select(func.count()).select_from(CycleMilestone)) == 5
@@ -434,12 +435,12 @@ def test_a_department_decides_a_dismissal_review_through_a_case_trigger(packs_lo
         decide(session, CS_Q, "C9", "demoted", CS_GRADES[1], CS_GRADES[0], probation=True)
 
     d.step(seed)
-    d.step(cycles.run_milestone, CS_Q, "open", at("2026-10-08T09:00"), "scheduler")
-    d.step(cycles.run_milestone, CS_Q, "announce", at("2026-10-20T09:00"), "scheduler")
+    d.step(steps.run_milestone, CS_Q, "open", at("2026-10-08T09:00"), "scheduler")
+    d.step(steps.run_milestone, CS_Q, "announce", at("2026-10-20T09:00"), "scheduler")
     rows = [{"employee_id": "C9", "cycle": CS_Q, "stage": "probation_review", "value": "fail"}]
     with pytest.raises(InputError, match="1 bad row"):  # not on probation before it takes effect
         d.step(import_results, rows, "early.csv", at("2026-10-25T09:00"), "hr")
-    d.step(cycles.run_milestone, CS_Q, "effective", at("2026-11-01T00:00"), "scheduler")
+    d.step(steps.run_milestone, CS_Q, "effective", at("2026-11-01T00:00"), "scheduler")
     d.step(import_results, rows, "review.csv", at("2026-12-01T09:00"), "hr")
     assert d.states(CS_Q) == {"C9": "dismissal_review"}
     with d.rt.sessions() as session, session.begin():

@@ -228,7 +228,7 @@ def test_blocking_a_promotion_not_yet_in_effect_writes_no_grade_change(cycle_rt)
 def _run_rest_of_cycle(rt):
     """Results for everyone invited, then every remaining milestone at its calendar time."""
     from promoflow.engine.cases import moves as cases
-    from promoflow.engine.cycles import service as cycles
+    from promoflow.engine.cycles.steps import run_milestone
     from promoflow.engine.storage.models import Case
     from promoflow.workflow.guards import judge
 
@@ -247,7 +247,7 @@ def _run_rest_of_cycle(rt):
                 trigger = "record_test" if stage == "written_test" else "record_interview"
                 cases.trigger(s, case, trigger, when, "hr", verdict=verdict)
         with rt.sessions() as s, s.begin():
-            cycles.run_milestone(s, CYCLE, step, when, "scheduler")
+            run_milestone(s, CYCLE, step, when, "scheduler")
 
 
 def test_the_cycle_carries_out_approved_overrides_instead_of_the_rule(cycle_rt):

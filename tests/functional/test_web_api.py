@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from promoflow.console.web import api
 from promoflow.console.web.permissions import PERMISSIONS
+from promoflow.engine.overrides import service as override_service
 from tests.functional.web_client import TestClient, make_app, token_for
 from tests.functional.web_seed import CYCLE, EVIL, USERS
 
@@ -131,3 +133,7 @@ def test_a_manager_opens_a_new_cycle_through_the_api(world):
     cycles = client.get("/api/cycles", headers=tokens["viewer"]).json()
     opened = next(c for c in cycles if c["cycle_id"] == "sales-2026Q4")
     assert opened["decisions"] == 30
+
+
+def test_the_documented_override_kinds_are_the_services_kinds():
+    assert sorted(api.KINDS) == sorted(override_service.KINDS)

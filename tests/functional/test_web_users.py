@@ -12,13 +12,14 @@ from promoflow.console.cli import app
 from promoflow.engine.storage.models import AuditEvent, User
 from promoflow.engine.users import accounts as users
 from promoflow.errors import InputError, NotFoundError
+from tests.functional.web_seed import use_cheap_hashing
 
 NOW = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def _cheap_hashing():
-    users.use_cheap_hashing()
+    use_cheap_hashing()
 
 
 def test_a_user_authenticates_with_the_right_password_only(session):

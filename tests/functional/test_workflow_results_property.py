@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from promoflow.engine.cycles import service as cycles
-from promoflow.engine.imports.results import import_results
+from promoflow.engine.cycles import steps
 from promoflow.engine.packs.store import load_bundled
 from promoflow.engine.storage.models import Decision, Employee, StageResult
 from promoflow.errors import InputError
+from tests.functional.import_files import import_results
 
 TZ = ZoneInfo("Asia/Shanghai")
 CYCLE = "sales-2026Q3"
@@ -35,7 +36,7 @@ def opened(rt):
     now = datetime(2026, 10, 8, 9, tzinfo=TZ)
     with rt.sessions() as session, session.begin():
         load_bundled(session, now)
-        cycles._create_cycle(session, CYCLE, now)
+        steps._create_cycle(session, CYCLE, now)
         for eid in INVITED + NOT_INVITED:
             session.add(
                 Employee(
@@ -69,7 +70,7 @@ def opened(rt):
                 )
             )
         session.flush()
-        cycles.run_milestone(session, CYCLE, "open", now, "t")
+        steps.run_milestone(session, CYCLE, "open", now, "t")
     return rt
 
 

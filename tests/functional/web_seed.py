@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from argon2 import PasswordHasher
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -45,9 +46,18 @@ USERS = {
 }
 
 
+def use_cheap_hashing() -> None:
+    """Argon2 with minimal cost, for the test suite only (hashes stay valid argon2 hashes).
+
+    Stored hashes carry their own parameters, so a hash made either way verifies either way.
+    """
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    users._DUMMY_HASH = users._hasher.hash("promoflow-dummy-password")
+
+
 def add_users(session: Session) -> None:
     """One account per role (password :data:`PASSWORD`), hashed cheaply to keep tests fast."""
-    users.use_cheap_hashing()
+    use_cheap_hashing()
     for name, roles in USERS.items():
         users.add_user(session, name, PASSWORD, roles, NOW, "setup", display_name=name.title())
 

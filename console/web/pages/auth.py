@@ -7,21 +7,21 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from promoflow.console.web.auth import (
+    DB,
     LANG_COOKIE,
     PRE_CSRF_COOKIE,
     SESSION_COOKIE,
     CsrfFailed,
     Principal,
     check_csrf,
-    db_session,
     optional_user,
 )
 from promoflow.console.web.i18n import LANGUAGES
 from promoflow.console.web.render import render
 from promoflow.engine.audit.trail import record
+from promoflow.engine.bootstrap import Session
 from promoflow.engine.users import accounts as users
 
 router = APIRouter()
@@ -59,7 +59,7 @@ def login(
     password: str = Form(...),
     csrf_token: str = Form(""),
     next: str = Form("/"),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Check the password (rate-limited), open a session, set the cookie."""
     cookie = request.cookies.get(PRE_CSRF_COOKIE)
@@ -87,7 +87,6 @@ def login(
         subject=f"user:{user.username}",
         after={"action": "login", "client": client},
     )
-    session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -106,7 +105,7 @@ def login(
 def logout(
     request: Request,
     principal: Principal = Depends(check_csrf),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """End the session (the cookie stops working at once)."""
     users.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
@@ -118,7 +117,6 @@ def logout(
         subject=f"user:{principal.username}",
         after={"action": "logout"},
     )
-    session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -127,7 +125,7 @@ def logout(
 @router.post("/lang")
 async def switch_language(
     request: Request,
-    session: Session = Depends(db_session),
+    session: Session = DB,
     principal: Principal | None = Depends(optional_user),
 ) -> Response:
     """Switch the UI language: saved on the user when signed in, else in a cookie."""
@@ -140,7 +138,6 @@ async def switch_language(
         if not sent or not secrets.compare_digest(str(sent), principal.csrf or ""):
             raise CsrfFailed()
         users.set_language(session, principal.username, language, request.app.state.runtime.now())
-        session.commit()
     response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     response.set_cookie(LANG_COOKIE, language, httponly=True, samesite="lax", path="/")
     return response

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from promoflow.console.web import exports, services, timeline
-from promoflow.console.web.auth import Principal, act, db_session, language_of, require
+from promoflow.console.web import exports, timeline
+from promoflow.console.web.auth import DB, Principal, act, language_of, require
 from promoflow.console.web.pages.dashboard import cycle_charts
+from promoflow.console.web.pages.overrides import kind_labels
 from promoflow.console.web.render import render
+from promoflow.console.web.request_filters import case_filter
+from promoflow.engine.bootstrap import Session, attempt
+from promoflow.engine.cycles import steps
 from promoflow.engine.read import queries
+from promoflow.engine.read.overrides import case_overrides
+from promoflow.errors import NotFoundError, PromoflowError
 
 router = APIRouter()
 
@@ -29,32 +34,11 @@ EXPORT_COLUMNS = [
 ]
 
 
-def case_filter(
-    q: str | None = None,
-    outcome: str | None = None,
-    state: str | None = None,
-    grade: str | None = None,
-    org_unit: str | None = None,
-    flagged: str | None = None,
-    review: str | None = None,
-) -> queries.CaseFilter:
-    """Filters from the query string (empty values mean any)."""
-    return queries.CaseFilter(
-        q=q or None,
-        outcome=outcome or None,
-        state=state or None,
-        grade=grade or None,
-        org_unit=org_unit or None,
-        flagged=True if flagged in ("1", "true", "on") else None,
-        review=review or None,
-    )
-
-
 @router.get("/cycles")
 def cycle_list(
     request: Request,
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Every cycle with its outcome counts."""
     return render(request, "cycles.html", principal, cycles=queries.list_cycles(session))
@@ -70,7 +54,7 @@ def cycle_page(
     page: int = Query(1, ge=1),
     per_page: int = Query(50, ge=1, le=queries.MAX_PER_PAGE),
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """One cycle: its numbers, charts and the case table (htmx asks for the table alone)."""
     cycle_obj = queries.get_cycle(session, cycle_id)
@@ -103,21 +87,22 @@ def cycle_page(
 
 @router.get("/cycles/{cycle_id}/export.{fmt}")
 def cycle_export(
+    request: Request,
     cycle_id: str,
     fmt: str,
     flt: queries.CaseFilter = Depends(case_filter),
     principal: Principal = Depends(require("export")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """The (filtered) case table as CSV or XLSX."""
     queries.get_cycle(session, cycle_id)
-    rows = queries.iter_cases(session, cycle_id, flt)
     if fmt == "xlsx":
+        rows = queries.iter_cases(session, cycle_id, flt)
         return exports.xlsx_response(cycle_id, EXPORT_COLUMNS, rows)
     if fmt == "csv":
+        runtime = request.app.state.runtime
+        rows = exports.streamed(runtime, queries.iter_cases, cycle_id, flt)
         return exports.csv_response(cycle_id, EXPORT_COLUMNS, rows)
-    from promoflow.errors import NotFoundError
-
     raise NotFoundError(f"no export format {fmt!r}")
 
 
@@ -127,11 +112,9 @@ def case_page(
     cycle_id: str,
     employee_id: str,
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """One case: facts, rule and reasons, stage results, notices, overrides, timeline."""
-    from promoflow.console.web.pages.overrides import kind_labels, overrides_of
-
     detail = queries.case_detail(session, cycle_id, employee_id)
     return render(
         request,
@@ -139,15 +122,9 @@ def case_page(
         principal,
         cycle_id=cycle_id,
         d=detail,
-        overrides=overrides_of(session, cycle_id, employee_id),
+        overrides=case_overrides(session, cycle_id, employee_id),
         kinds=kind_labels(),
     )
-
-
-def run_next_milestone(session: Session, cycle_id: str, now, actor: str) -> dict:
-    """The cycle's next milestone through ``engine.cycles.advance`` (opens it if new)."""
-    report = services.service("cycles", "advance")(session, cycle_id, now, actor)
-    return report.as_dict()
 
 
 @router.post("/cycles/advance")
@@ -155,17 +132,14 @@ def cycle_advance(
     request: Request,
     cycle_id: str = Form(...),
     principal: Principal = Depends(act("cycle_run")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Open a cycle or run its next milestone by hand (as ``promoflow cycle advance``)."""
-    from promoflow.errors import PromoflowError
-
     cycle_id = cycle_id.strip()
     try:
-        run_next_milestone(session, cycle_id, request.app.state.runtime.now(), principal.username)
-        session.commit()
+        with attempt(session):
+            steps.advance(session, cycle_id, request.app.state.runtime.now(), principal.username)
     except PromoflowError as exc:
-        session.rollback()
         return render(
             request,
             "cycles.html",

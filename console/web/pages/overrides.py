@@ -1,112 +1,29 @@
 """The override form (reason required) and the approval queue (four eyes).
 
-Both call the AUDIT engineer's service ``promoflow.engine.overrides.service``: it checks the
+Both call the overrides service ``promoflow.engine.overrides.service``: it checks the
 roles, that the approver is not the proposer, applies the change and writes the audit
 events. The console only collects the input and shows the result.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from promoflow.console.web import services
-from promoflow.console.web.auth import Principal, act, db_session, require
+from promoflow.console.web.auth import DB, Principal, act, require
 from promoflow.console.web.render import render
+from promoflow.engine.bootstrap import Session, attempt
+from promoflow.engine.overrides import service as overrides
 from promoflow.engine.read import queries
-from promoflow.errors import PromoflowError
+from promoflow.engine.read.overrides import pending_overrides
+from promoflow.errors import NotFoundError, PromoflowError
 
 router = APIRouter()
-
-KINDS = (
-    "force_promotion",
-    "block_promotion",
-    "cancel_demotion",
-    "change_demotion",
-    "record_result",
-    "end_probation",
-    "set_grade",
-)
 
 
 def kind_labels() -> dict[str, dict[str, str]]:
     """Each override kind's name in Chinese and English, as the overrides service names it."""
-    try:
-        from promoflow.engine.overrides.service import KINDS as SERVICE_KINDS
-    except ImportError:
-        return {k: {"zh": k, "en": k} for k in KINDS}
-    return {k: {"zh": v.zh or k, "en": v.en or k} for k, v in SERVICE_KINDS.items()}
-
-
-def _override_row(o: Any) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "cycle_id": o.cycle_id,
-        "employee_id": o.employee_id,
-        "kind": o.kind,
-        "params": o.params,
-        "reason": o.reason,
-        "status": o.status,
-        "changes_grade": o.changes_grade,
-        "rule_decision": o.rule_decision,
-        "effect": o.effect,
-        "proposed_by": o.proposed_by,
-        "proposed_at": o.proposed_at,
-        "decided_by": o.decided_by,
-        "decided_at": o.decided_at,
-        "decision_note": o.decision_note,
-    }
-
-
-def _model():
-    try:
-        from promoflow.engine.storage.models.overrides import Override
-    except ImportError:
-        return None
-    return Override
-
-
-def overrides_of(session: Session, cycle_id: str, employee_id: str) -> list[dict[str, Any]]:
-    """Every override of one case, oldest first."""
-    model = _model()
-    if model is None:
-        return []
-    rows = session.scalars(
-        select(model)
-        .where(model.cycle_id == cycle_id, model.employee_id == employee_id)
-        .order_by(model.id)
-    ).all()
-    return [_override_row(o) for o in rows]
-
-
-def pending_overrides(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """Overrides waiting for a decision, oldest first."""
-    model = _model()
-    if model is None:
-        return []
-    rows = session.scalars(
-        select(model).where(model.status == "proposed").order_by(model.id).limit(limit)
-    ).all()
-    return [_override_row(o) for o in rows]
-
-
-def propose(session: Session, principal: Principal, now, **fields: Any) -> Any:
-    """Hand a proposal to the overrides service."""
-    return services.service("overrides", "propose")(
-        session, now=now, actor=principal.username, **fields
-    )
-
-
-def decide(session: Session, principal: Principal, override_id: int, approve: bool, note, now):
-    """Hand an approval or rejection to the overrides service."""
-    name = "approve" if approve else "reject"
-    return services.service("overrides", name)(
-        session, override_id, now=now, actor=principal.username, note=note
-    )
+    return {k: {"zh": v.zh or k, "en": v.en or k} for k, v in overrides.KINDS.items()}
 
 
 def _params(kind: str, to_grade: str, stage: str, value: str) -> dict[str, str]:
@@ -125,7 +42,7 @@ def override_form(
     cycle_id: str,
     employee_id: str,
     principal: Principal = Depends(require("override_propose")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """The form: what to change, and why (required)."""
     detail = queries.case_detail(session, cycle_id, employee_id)
@@ -152,7 +69,7 @@ def override_submit(
     stage: str = Form(""),
     value: str = Form(""),
     principal: Principal = Depends(act("override_propose")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Propose the override; on a refusal show the form again with the reason why."""
     detail = queries.case_detail(session, cycle_id, employee_id)
@@ -164,22 +81,18 @@ def override_submit(
         error = f"unknown override kind {kind!r}"
     else:
         try:
-            propose(
-                session,
-                principal,
-                request.app.state.runtime.now(),
-                cycle_id=cycle_id,
-                employee_id=employee_id,
-                kind=kind,
-                params=_params(kind, to_grade, stage, value),
-                reason=reason.strip(),
-            )
-            session.commit()
-        except services.ServiceUnavailable:
-            session.rollback()
-            error = "common.unavailable"
+            with attempt(session):
+                overrides.propose(
+                    session,
+                    now=request.app.state.runtime.now(),
+                    actor=principal.username,
+                    cycle_id=cycle_id,
+                    employee_id=employee_id,
+                    kind=kind,
+                    params=_params(kind, to_grade, stage, value),
+                    reason=reason.strip(),
+                )
         except PromoflowError as exc:
-            session.rollback()
             error = str(exc)
     if error:
         return render(
@@ -200,7 +113,7 @@ def override_submit(
 def approval_queue(
     request: Request,
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Overrides waiting for a second person."""
     return render(
@@ -220,28 +133,22 @@ def approval_decide(
     verdict: str,
     note: str = Form(""),
     principal: Principal = Depends(act("override_decide")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Approve or reject one override (the service refuses the proposer's own)."""
     if verdict not in ("approve", "reject"):
-        from promoflow.errors import NotFoundError
-
         raise NotFoundError(verdict)
+    decide = overrides.approve if verdict == "approve" else overrides.reject
     try:
-        decide(
-            session,
-            principal,
-            override_id,
-            verdict == "approve",
-            note.strip() or None,
-            request.app.state.runtime.now(),
-        )
-        session.commit()
-    except services.ServiceUnavailable:
-        session.rollback()
-        return approval_error(request, principal, session, "common.unavailable")
+        with attempt(session):
+            decide(
+                session,
+                override_id,
+                now=request.app.state.runtime.now(),
+                actor=principal.username,
+                note=note.strip() or None,
+            )
     except PromoflowError as exc:
-        session.rollback()
         return approval_error(request, principal, session, str(exc))
     return RedirectResponse("/overrides?done=1", status_code=303)
 

@@ -7,27 +7,21 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from promoflow.console.web import services
-from promoflow.console.web.auth import Principal, act, db_session, require
+from promoflow.console.web.auth import DB, Principal, act, require
 from promoflow.console.web.render import render
+from promoflow.engine.bootstrap import Session
+from promoflow.engine.cycles.whatif import what_if as run_what_if
+from promoflow.engine.read import packs as pack_reads
 from promoflow.engine.read import queries
-from promoflow.engine.storage.models import Cycle
 from promoflow.errors import NotFoundError, PromoflowError
+from promoflow.rules.packs import load_pack_text
 
 router = APIRouter()
 
 
-def _load(text: str, source: str):
-    from promoflow.rules.packs import load_pack_text
-
-    return load_pack_text(text, source)
-
-
 def _versions(session: Session, pack_id: str) -> list[dict[str, Any]]:
-    versions = queries.pack_versions(session, pack_id)
+    versions = pack_reads.pack_versions(session, pack_id)
     if not versions:
         raise NotFoundError(f"no rule pack {pack_id!r}")
     return versions
@@ -57,10 +51,10 @@ def _summary(pack) -> dict[str, Any]:
 def pack_list(
     request: Request,
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """Every pack and its versions."""
-    versions = queries.pack_versions(session)
+    versions = pack_reads.pack_versions(session)
     packs: dict[str, list] = {}
     for v in versions:
         packs.setdefault(v["pack_id"], []).append(v)
@@ -73,22 +67,20 @@ def pack_page(
     pack_id: str,
     version: str | None = None,
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """One pack version (the active one by default), read-only, with its history."""
     versions = _versions(session, pack_id)
     chosen = version or next(
         (v["version"] for v in versions if v["active"]), versions[0]["version"]
     )
-    text = queries.pack_text(session, pack_id, chosen)
+    text = pack_reads.pack_text(session, pack_id, chosen)
     summary, problem = None, None
     try:
-        summary = _summary(_load(text, f"{pack_id}@{chosen[:12]}"))
-    except (PromoflowError, ImportError) as exc:
+        summary = _summary(load_pack_text(text, f"{pack_id}@{chosen[:12]}"))
+    except PromoflowError as exc:
         problem = str(exc)
-    cycles = session.scalars(
-        select(Cycle.cycle_id).where(Cycle.track == pack_id).order_by(Cycle.period_id.desc())
-    ).all()
+    cycles = pack_reads.track_cycles(session, pack_id)
     return render(
         request,
         "pack.html",
@@ -111,12 +103,12 @@ def pack_diff(
     a: str,
     b: str,
     principal: Principal = Depends(require("read")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """A line diff between two stored versions of one pack."""
     _versions(session, pack_id)
-    old = queries.pack_text(session, pack_id, a).splitlines()
-    new = queries.pack_text(session, pack_id, b).splitlines()
+    old = pack_reads.pack_text(session, pack_id, a).splitlines()
+    new = pack_reads.pack_text(session, pack_id, b).splitlines()
     lines = list(
         difflib.unified_diff(old, new, f"{pack_id}@{a[:12]}", f"{pack_id}@{b[:12]}", lineterm="")
     )
@@ -124,9 +116,9 @@ def pack_diff(
 
 
 def what_if(session: Session, pack, cycle_id: str, limit: int = 200) -> dict[str, Any]:
-    """The what-if service (``engine.whatif``) as the page shows it: who would change."""
+    """The what-if service (``engine.cycles.whatif``) as the page shows it: who would change."""
     queries.get_cycle(session, cycle_id)
-    report = services.service("whatif", "what_if")(session, pack, cycle_id)
+    report = run_what_if(session, pack, cycle_id)
 
     def move(fields: dict[str, Any]) -> str:
         return f"{fields.get('outcome')} → {fields.get('to_grade')}"
@@ -158,24 +150,19 @@ def pack_whatif(
     version: str = Form(...),
     cycle_id: str = Form(...),
     principal: Principal = Depends(act("whatif")),
-    session: Session = Depends(db_session),
+    session: Session = DB,
 ) -> Response:
     """What-if: the pack version against a past cycle's facts (nothing is written)."""
     versions = _versions(session, pack_id)
-    text = queries.pack_text(session, pack_id, version)
+    text = pack_reads.pack_text(session, pack_id, version)
     result, problem, summary = None, None, None
     try:
-        pack = _load(text, f"{pack_id}@{version[:12]}")
+        pack = load_pack_text(text, f"{pack_id}@{version[:12]}")
         summary = _summary(pack)
         result = what_if(session, pack, cycle_id)
-    except (ImportError, services.ServiceUnavailable):
-        problem = "common.unavailable"
     except PromoflowError as exc:
         problem = str(exc)
-    session.rollback()
-    cycles = session.scalars(
-        select(Cycle.cycle_id).where(Cycle.track == pack_id).order_by(Cycle.period_id.desc())
-    ).all()
+    cycles = pack_reads.track_cycles(session, pack_id)
     return render(
         request,
         "pack.html",
