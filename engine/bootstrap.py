@@ -20,19 +20,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow import settings
 from promoflow.engine.storage.db import make_engine, schema_exists, session_factory
+from promoflow.settings import Settings
 
 __all__ = ["Runtime", "Session", "attempt", "bootstrap", "relax_gc"]
 
 
 @dataclass
 class Runtime:
-    """What every service needs: the database, and the organisation's time zone."""
+    """What every service needs: the database, the organisation's time zone, and the
+    settings they were built from."""
 
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
     tz: ZoneInfo
     actor: str = "system"
+    settings: Settings = field(default_factory=settings.current)
     extras: dict = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -81,14 +84,17 @@ def relax_gc() -> None:
 
 
 def bootstrap(url: str | None = None, actor: str = "system") -> Runtime:
-    """Build the runtime for a database URL (resolved as INTERCHANGE.md says)."""
-    resolved = settings.database_url(url)
+    """Build the runtime for a database URL (resolved as INTERCHANGE.md says), from the
+    ``PROMOFLOW_*`` settings read once here."""
+    config = settings.load()
+    resolved = config.database_url_for(url)
     relax_gc()
-    engine = make_engine(resolved)
+    engine = make_engine(resolved, config=config)
     return Runtime(
         url=resolved,
         engine=engine,
         sessions=session_factory(engine),
-        tz=settings.timezone(),
+        tz=config.timezone,
         actor=actor,
+        settings=config,
     )

@@ -25,7 +25,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-WORKERS_ENV = "PROMOFLOW_WORKERS"
+from promoflow import settings
+from promoflow.settings import WORKERS_ENV as WORKERS_ENV
+from promoflow.settings import Settings
+
 #: below this many items a pool costs more than it saves
 MIN_ITEMS = 4000
 #: employees per chunk (measured at 100k: 2,000 opens ≈ 7 % faster than 4,000, with less
@@ -41,15 +44,11 @@ last_workers = 0
 peak_worker_kib = 0
 
 
-def workers() -> int:
-    """How many worker processes to use: ``PROMOFLOW_WORKERS``, else the CPU count (≤ 4)."""
-    raw = os.environ.get(WORKERS_ENV)
-    if raw:
-        try:
-            return max(1, int(raw))
-        except ValueError:
-            return 1
-    return max(1, min(4, os.cpu_count() or 1))
+def workers(config: Settings | None = None) -> int:
+    """How many worker processes to use: ``PROMOFLOW_WORKERS``, else the CPU count (≤ 4);
+    ``config`` defaults to the settings as the environment says now."""
+    count = (config or settings.current()).workers
+    return count if count is not None else max(1, min(4, os.cpu_count() or 1))
 
 
 def _can_fork() -> bool:

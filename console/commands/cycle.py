@@ -40,7 +40,7 @@ def _print_report(report: steps.MilestoneReport) -> None:
 
 def _deliver_if_configured(rt, now) -> None:
     """After a step commits, mail its notices when SMTP is configured (else they wait)."""
-    smtp = smtp_settings()
+    smtp = rt.settings.smtp()
     if smtp is None:
         return
     report = deliver(rt.sessions, smtp, now, rt.actor)

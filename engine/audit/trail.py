@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -31,17 +30,17 @@ from typing import Any
 from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
+from promoflow import settings
 from promoflow.engine.storage.db import driver_cursor, is_sqlite, sqlite_insert_rows
 from promoflow.engine.storage.json_text import ReprFloat, plain_sorted_text, sorted_text
 from promoflow.engine.storage.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
+from promoflow.settings import Settings
 
 GENESIS = "0" * 64
 #: advisory-lock id that guards the chain on PostgreSQL ("promo" in ASCII)
 CHAIN_LOCK_ID = 0x70726F6D6F
 HEAD_ID = 1
-KEY_ENV = "PROMOFLOW_AUDIT_KEY"
-KEY_FILE_ENV = "PROMOFLOW_AUDIT_KEY_FILE"
 
 _EVENTS = AuditEvent.__table__
 _HEAD = AuditHead.__table__
@@ -250,13 +249,14 @@ def stored_events(session: Session, batch: int = 5000):
         yield row._mapping
 
 
-def audit_key() -> bytes | None:
+def audit_key(config: Settings | None = None) -> bytes | None:
     """The key that signs the head: ``PROMOFLOW_AUDIT_KEY``, else the file in
-    ``PROMOFLOW_AUDIT_KEY_FILE``; None when neither is set (head kept unsigned)."""
-    value = os.environ.get(KEY_ENV)
-    if value:
-        return value.encode()
-    path = os.environ.get(KEY_FILE_ENV)
+    ``PROMOFLOW_AUDIT_KEY_FILE``; None when neither is set (head kept unsigned).
+    ``config`` defaults to the settings as the environment says now."""
+    config = config or settings.current()
+    if config.audit_key:
+        return config.audit_key.encode()
+    path = config.audit_key_file
     if path:
         try:
             data = Path(path).read_bytes().strip()

@@ -26,6 +26,7 @@ from promoflow.engine.cycles.evaluation import chunk_ids, decide_and_plan
 from promoflow.engine.facts.build import build_facts
 from promoflow.engine.notices.outbox import (
     Outgoing,
+    default_domain,
     default_lang,
     prepare,
     queue,
@@ -245,6 +246,7 @@ def open_cases(session: Session, cycle: Cycle, pack, now: datetime, actor: str) 
             _fmt(milestone_time(pack.calendar, period, "test_due"), pack),
             guards.pass_mark(stages[0], dict(pack.pass_marks)),
             default_lang(),
+            default_domain(),
             row_binder(session.get_bind().dialect),
         )
     planner = _CasePlan(cycle.cycle_id, stages, effective_date(period), now, actor, notice)
@@ -304,6 +306,7 @@ class _TestNotice(NamedTuple):
     deadline: str
     pass_mark: Any
     lang: str
+    domain: str  # of ID@domain addresses, read once per milestone
     bind: Callable[[dict], tuple]  # the outbox row as the driver receives it
 
 
@@ -399,7 +402,9 @@ class _CasePlan:
             pass_mark=n.pass_mark,
         )
         outgoing = Outgoing(self.cycle_id, d.employee_id, None, "test", params)
-        key, row, event = prepare(outgoing, n.lang, self.now, self.actor, self._notice_event)
+        key, row, event = prepare(
+            outgoing, n.lang, self.now, self.actor, self._notice_event, domain=n.domain
+        )
         return key, n.bind(row), event
 
 

@@ -11,7 +11,6 @@ lives in :mod:`~promoflow.engine.cycles.milestones` and
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from promoflow import settings
 from promoflow.engine.audit.trail import record
 from promoflow.engine.cycles import announce as announcing
 from promoflow.engine.cycles import milestones
@@ -37,6 +37,7 @@ from promoflow.engine.storage.models import Cycle, CycleMilestone
 from promoflow.errors import NotFoundError, TransitionError
 from promoflow.rules.calendar import EFFECTIVE, milestone_time
 from promoflow.rules.periods import parse_period
+from promoflow.settings import Settings
 
 #: the work of each step: (session, cycle, pack, now, actor) -> counts for the report
 STEP_WORK: dict[str, Callable[..., dict]] = {
@@ -136,12 +137,14 @@ def advance(session: Session, cid: str, now: datetime, actor: str) -> MilestoneR
     return MilestoneReport(cid, "", False, "every milestone has run")
 
 
-def _fault_point(step: str) -> None:
-    """Test hook: with PROMOFLOW_FAULT_PAUSE=FILE, announce mid-step and wait to be killed."""
-    marker = os.environ.get("PROMOFLOW_FAULT_PAUSE")
-    if marker and os.environ.get("PROMOFLOW_FAULT_STEP", step) == step:
+def _fault_point(step: str, config: Settings | None = None) -> None:
+    """Test hook: with PROMOFLOW_FAULT_PAUSE=FILE, announce mid-step and wait to be killed
+    (``PROMOFLOW_FAULT_STEP``: only in that step; ``PROMOFLOW_FAULT_SECONDS``: how long)."""
+    config = config or settings.current()
+    marker = config.fault_pause
+    if marker and (config.fault_step is None or config.fault_step == step):
         Path(marker).write_text(step)
-        time.sleep(float(os.environ.get("PROMOFLOW_FAULT_SECONDS", "60")))
+        time.sleep(config.fault_seconds)
 
 
 def _work(session: Session, cycle: Cycle, pack, step: str, now: datetime, actor: str) -> dict:

@@ -9,7 +9,6 @@ Chinese is the default language; ``PROMOFLOW_NOTICE_LANG=en`` switches to Englis
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,12 +21,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from promoflow import settings
 from promoflow.engine.audit.trail import Encoded, EventEncoder, append_encoded
 from promoflow.engine.cases.moves import executemany
 from promoflow.engine.storage.bulk import insert_tuples
 from promoflow.engine.storage.db import driver_cursor
 from promoflow.engine.storage.models import Notice
 from promoflow.engine.storage.rows import binder
+from promoflow.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 KINDS = ("test", "interview", "promotion", "demotion", "probation", "dismissal_review", "rating")
@@ -46,17 +47,17 @@ def _env() -> Environment:
     )
 
 
-def default_lang() -> str:
-    """The notice language: ``PROMOFLOW_NOTICE_LANG`` (zh or en), Chinese by default."""
-    lang = os.environ.get("PROMOFLOW_NOTICE_LANG", "zh")
-    return lang if lang in LANGS else "zh"
+def default_lang(config: Settings | None = None) -> str:
+    """The notice language: ``PROMOFLOW_NOTICE_LANG`` (zh or en), Chinese by default;
+    ``config`` defaults to the settings as the environment says now."""
+    return (config or settings.current()).notice_lang
 
 
-def recipient_for(employee_id: str, email: str | None = None) -> str:
+def recipient_for(employee_id: str, email: str | None = None, domain: str | None = None) -> str:
     """The employee's address, else ``ID@PROMOFLOW_MAIL_DOMAIN`` (employees.csv has no email)."""
     if email:
         return email
-    return f"{employee_id}@{_domain()}"
+    return f"{employee_id}@{domain or default_domain()}"
 
 
 def render(kind: str, lang: str, params: dict[str, Any]) -> tuple[str, str]:
@@ -178,7 +179,12 @@ def _queued(session: Session, keys: list[str]) -> set[str]:
 
 
 def prepare(
-    n: Outgoing, lang: str, now: datetime, actor: str, encode: EventEncoder | None = None
+    n: Outgoing,
+    lang: str,
+    now: datetime,
+    actor: str,
+    encode: EventEncoder | None = None,
+    domain: str | None = None,
 ) -> tuple[str, dict, Encoded]:
     """One notice rendered, as (idempotency key, outbox row, audit event encoded).
 
@@ -186,14 +192,15 @@ def prepare(
     writes the result. A case id unknown yet (None) can be filled in later with
     :func:`with_case`. ``encode`` (an :class:`~promoflow.engine.audit.trail.EventEncoder` of
     ``notice`` events by ``actor`` at ``now`` in the notice's cycle) is shared by a
-    milestone's many notices; without it one is made for this notice.
+    milestone's many notices; without it one is made for this notice. ``domain`` is
+    ``PROMOFLOW_MAIL_DOMAIN`` read once by the caller (else read for this notice).
     """
     key = idempotency_key(n.cycle_id, n.employee_id, n.kind)
     params = {
         k: str(v) if v is not None and not isinstance(v, list) else v for k, v in n.params.items()
     }
     subject, body = render(n.kind, lang, params)
-    recipient = n.email or f"{n.employee_id}@{_domain()}"  # as recipient_for
+    recipient = n.email or f"{n.employee_id}@{domain or default_domain()}"  # as recipient_for
     row = {
         "idempotency_key": key,
         "cycle_id": n.cycle_id,
@@ -247,22 +254,25 @@ def with_case(prepared: tuple[str, Any, Encoded], case_id: int) -> tuple[str, An
     return key, row, (*event[:6], case_id, *event[7:])
 
 
-def _domain() -> str:
-    return os.environ.get("PROMOFLOW_MAIL_DOMAIN", "localhost")
+def default_domain(config: Settings | None = None) -> str:
+    """The domain of ``ID@domain`` addresses: ``PROMOFLOW_MAIL_DOMAIN``, else localhost;
+    ``config`` defaults to the settings as the environment says now."""
+    return (config or settings.current()).mail_domain
 
 
 def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) -> int:
     """Render and insert the notices not queued before; returns how many were new."""
     if not notices:
         return 0
-    lang = default_lang()
+    config = settings.current()
+    lang, domain = default_lang(config), default_domain(config)
     keys = [idempotency_key(n.cycle_id, n.employee_id, n.kind) for n in notices]
     existing = _queued(session, keys)
     prepared = []
     for key, n in zip(keys, notices, strict=True):
         if key not in existing:
             existing.add(key)
-            prepared.append(prepare(n, lang, now, actor))
+            prepared.append(prepare(n, lang, now, actor, domain=domain))
     return _insert(session, prepared)
 
 

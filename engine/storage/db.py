@@ -29,42 +29,46 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from promoflow import settings
 from promoflow.engine.storage.json_text import column_text
-from promoflow.errors import ConfigError
-from promoflow.settings import normalise_url
+from promoflow.settings import CACHE_ENV as CACHE_ENV
+from promoflow.settings import JOURNAL_ENV as JOURNAL_ENV
+from promoflow.settings import PAGE_SIZE_ENV as PAGE_SIZE_ENV
+from promoflow.settings import Settings, normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, *, readonly: bool = False, **kwargs) -> Engine:
+def make_engine(
+    url: str, *, readonly: bool = False, config: Settings | None = None, **kwargs
+) -> Engine:
     """An engine for ``url`` with the per-dialect settings promoflow relies on.
 
     JSON columns are written by :func:`promoflow.engine.storage.json_text.column_text` (compact
     UTF-8 through orjson; the standard library's ``\\uXXXX`` escapes doubled the size of
     the Chinese explanations). A ``readonly`` SQLite engine begins its transactions
     without taking the write lock and refuses writes (``PRAGMA query_only``): a worker
-    reading while the writing process holds the lock.
+    reading while the writing process holds the lock. ``config`` holds the SQLite
+    settings (default: as the environment says now).
     """
     url = normalise_url(url)
     kwargs.setdefault("json_serializer", column_text)
     if url.startswith("sqlite"):
-        seconds = busy_timeout_seconds()
+        config = config or settings.current()
+        seconds = busy_timeout_seconds(config)
         engine = create_engine(url, connect_args={"timeout": seconds}, **kwargs)
-        _configure_sqlite(engine, journal_mode(url), readonly)
+        _configure_sqlite(engine, journal_mode(url, config), readonly, config)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def busy_timeout_seconds() -> float:
+def busy_timeout_seconds(config: Settings | None = None) -> float:
     """How long a SQLite writer waits for another (``PROMOFLOW_SQLITE_BUSY_TIMEOUT``, s)."""
-    return float(os.environ.get("PROMOFLOW_SQLITE_BUSY_TIMEOUT", "30"))
+    return (config or settings.current()).sqlite_busy_timeout
 
 
-CACHE_ENV = "PROMOFLOW_SQLITE_CACHE_MIB"
-
-
-def sqlite_cache_mib() -> int:
+def sqlite_cache_mib(config: Settings | None = None) -> int:
     """SQLite's page cache per connection, MiB (``PROMOFLOW_SQLITE_CACHE_MIB``, default 64).
 
     Grown only as pages are used. SQLite's own default (2 MiB) is far smaller than one
@@ -72,21 +76,10 @@ def sqlite_cache_mib() -> int:
     and rewritten (appending 285k audit events: 177k page writes and 130k reads with 2 MiB,
     130k and 83k with 256 MiB; 2.4 s → 2.2 s with 64 MiB, 2.0 s with 256 MiB).
     """
-    raw = os.environ.get(CACHE_ENV, "64")
-    try:
-        mib = int(raw)
-    except ValueError:
-        raise ConfigError(f"{CACHE_ENV}={raw!r}: give a whole number of MiB") from None
-    if mib < 1:
-        raise ConfigError(f"{CACHE_ENV}={raw!r}: give at least 1 MiB")
-    return mib
+    return (config or settings.current()).sqlite_cache_mib
 
 
-PAGE_SIZE_ENV = "PROMOFLOW_SQLITE_PAGE_SIZE"
-_PAGE_SIZES = tuple(2**k for k in range(9, 17))  # what SQLite accepts: 512 … 65536
-
-
-def sqlite_page_size() -> int:
+def sqlite_page_size(config: Settings | None = None) -> int:
     """The page size a new SQLite database is created with (``PROMOFLOW_SQLITE_PAGE_SIZE``,
     bytes, default 32768); an existing database keeps the size it was created with.
 
@@ -97,39 +90,30 @@ def sqlite_page_size() -> int:
     32 KiB and 2.0 s with 64 KiB (docs/performance.md, eighth round); a small write (an
     override) writes a few 32 KiB pages instead of a few 4 KiB ones, which no one notices.
     """
-    raw = os.environ.get(PAGE_SIZE_ENV, "32768")
-    try:
-        size = int(raw)
-    except ValueError:
-        size = 0
-    if size not in _PAGE_SIZES:
-        raise ConfigError(f"{PAGE_SIZE_ENV}={raw!r}: give a power of two from 512 to 65536 (bytes)")
-    return size
+    return (config or settings.current()).sqlite_page_size
 
 
-JOURNAL_ENV = "PROMOFLOW_SQLITE_JOURNAL"
-_JOURNAL_MODES = ("wal", "delete", "truncate", "persist")
-
-
-def journal_mode(url: str) -> str | None:
-    """The journal mode a SQLite URL is opened in: WAL for files, none for ``:memory:``."""
+def journal_mode(url: str, config: Settings | None = None) -> str | None:
+    """The journal mode a SQLite URL is opened in: WAL for files (``PROMOFLOW_SQLITE_JOURNAL``
+    overrides it), none for ``:memory:``."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
-    mode = os.environ.get(JOURNAL_ENV, "wal").strip().lower()
-    if mode not in _JOURNAL_MODES:
-        raise ConfigError(f"{JOURNAL_ENV}={mode!r}: use one of {', '.join(_JOURNAL_MODES)}")
-    return mode
+    return (config or settings.current()).sqlite_journal
 
 
-def _configure_sqlite(engine: Engine, journal: str | None, readonly: bool = False) -> None:
-    page_size = sqlite_page_size()  # a bad setting fails here, not in a driver callback
+def _configure_sqlite(
+    engine: Engine, journal: str | None, readonly: bool, config: Settings
+) -> None:
+    page_size = sqlite_page_size(config)
+    busy_ms = int(busy_timeout_seconds(config) * 1000)
+    cache_kib = 1024 * sqlite_cache_mib(config)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver callback
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds() * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         # before anything writes the file's header (WAL mode does): only a new, empty
         # database takes it; an existing one keeps its own
         cursor.execute(f"PRAGMA page_size={page_size}")
@@ -137,7 +121,7 @@ def _configure_sqlite(engine: Engine, journal: str | None, readonly: bool = Fals
             # persistent in the file; a no-op once set
             cursor.execute(f"PRAGMA journal_mode={journal}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA cache_size={-1024 * sqlite_cache_mib()}")
+        cursor.execute(f"PRAGMA cache_size={-cache_kib}")
         if readonly:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()

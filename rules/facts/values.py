@@ -115,17 +115,6 @@ class EmployeeMetrics:
         self._note(*absent)
         return score
 
-    def monthly_average(
-        self, period: Period, weights: Mapping[str, Decimal] | None = None
-    ) -> Decimal | None:
-        """The mean of the period's monthly scores; None if any month has no score."""
-        results = [self._monthly(month, weights) for month in period.months]
-        absent = [name for _score, names in results for name in names]
-        if absent:
-            self._note(*absent)
-            return None
-        return mean([score for score, _names in results])
-
     def quarter_score(
         self, quarter: Period, weights: Mapping[str, Decimal] | None = None
     ) -> Decimal | None:

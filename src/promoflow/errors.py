@@ -3,7 +3,6 @@
     PromoflowError                 anything promoflow refuses, with a message for HR
     ├── ConfigError                bad database URL, time zone or settings
     ├── PackError                  a rule pack that fails to parse or validate
-    │   └── ConditionError         a condition that fails to parse or names an unknown fact
     ├── InputError                 an import file with bad rows (nothing was written)
     ├── TransitionError            a case trigger that its state does not allow
     ├── NotFoundError              an unknown cycle, case, employee, user …
@@ -16,7 +15,7 @@ the console can print one clean message and exit with the right status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class PromoflowError(Exception):
@@ -55,11 +54,6 @@ class Problem:
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
-@dataclass
-class _ProblemsMixin:
-    problems: list[Problem] = field(default_factory=list)
-
-
 class PackError(PromoflowError):
     """A rule pack that cannot be loaded; ``problems`` lists each issue found."""
 
@@ -68,10 +62,6 @@ class PackError(PromoflowError):
     def __init__(self, message: str, problems: list[Problem] | None = None):
         super().__init__(message)
         self.problems = problems or []
-
-
-class ConditionError(PackError):
-    """A rule condition that does not parse, or names a fact the pack does not declare."""
 
 
 class InputError(PromoflowError):

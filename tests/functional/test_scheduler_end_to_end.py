@@ -7,17 +7,15 @@ downtime, fires every later step of every track once, in calendar order.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+import promoflow.engine.cycles.service
+import promoflow.engine.packs.store  # noqa: F401 (imported: broken fails, never skips)
 from promoflow.console.cli import app
 from promoflow.engine.bootstrap import bootstrap
 from promoflow.engine.storage.models import Cycle, Decision
 from promoflow.engine.storage.models.scheduling import FIRED, MilestoneFiring
-
-pytest.importorskip("promoflow.engine.packs.store")
-pytest.importorskip("promoflow.engine.cycles.service")
 
 
 def cli(db_url, *args):

@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+import promoflow.engine.packs.store  # noqa: F401 (imported: broken fails, never skips)
 from promoflow.engine.storage.models import AuditEvent
 from tests.functional.web_client import csrf_of, login, make_app, token_for
 from tests.functional.web_seed import CYCLE
 
-pytest.importorskip(
-    "promoflow.engine.packs.store", reason="overrides read the cycle's rule pack (engine.packs)"
-)
 PROMOTED = "E000004"  # outcome "promoted" in the seed (i % 4 == 0)
 
 

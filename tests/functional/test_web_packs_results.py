@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import promoflow.engine.cycles.evaluation
+import promoflow.rules.packs  # noqa: F401 (imported: broken fails, never skips)
 from promoflow.engine.storage.models import AuditEvent, ImportRun, PackVersion
 from tests.functional.web_client import csrf_of, login, make_app
 from tests.functional.web_seed import CYCLE, EVIL, NOW, SALES_TEXT, SALES_VERSION
@@ -35,7 +37,6 @@ def _second_version(rt) -> str:
 
 
 def test_the_pack_page_shows_grades_and_text_as_hr_reads_them(app):
-    pytest.importorskip("promoflow.rules.packs", reason="the rule pack loader")
     html = login(app, "viewer").get("/packs/sales").text
     assert "S3 → S4" in html
     assert SALES_VERSION[:12] in html
@@ -61,7 +62,6 @@ def test_what_if_is_for_officers_managers_and_auditors_only(app):
 
 
 def test_what_if_writes_nothing(app, rt):
-    pytest.importorskip("promoflow.engine.cycles.evaluation", reason="the evaluation service")
     client = login(app, "auditor")
     page = client.get("/packs/sales")
     with rt.sessions() as s:
@@ -97,7 +97,6 @@ def test_a_bad_results_file_lists_every_bad_row_and_imports_nothing(app, rt):
 
 
 def test_a_good_metrics_file_is_imported_with_the_user_as_actor(app, rt):
-    pytest.importorskip("promoflow.rules.packs", reason="imports read the rule packs")
     client = login(app, "officer")
     page = client.get("/results")
     good = b"employee_id,period,metric,value\nE000001,2026Q3,score,85.5\n"
