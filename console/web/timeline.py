@@ -11,8 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from promoflow.engine.bootstrap import Session
 from promoflow.engine.scheduling.service import load_calendars
 from promoflow.rules.calendar import milestones_between, milestones_of_cycle
 

@@ -10,10 +10,10 @@ audited, in the caller's transaction. Re-importing the same file changes nothing
 Layout: ``reader`` (CSV/XLSX → rows), ``problems`` (the bad-row collector), ``catalog``
 (tracks, grades and positions from the rule packs), ``base`` (the importer interface),
 ``registry`` (kind → importer module), ``service`` (the transaction), and one module per
-kind. ``results`` is written with the case workflow and plugs in through the registry.
+kind.
 """
 
-from promoflow.engine.imports.registry import IMPORTERS, available, importer
+from promoflow.engine.imports.registry import IMPORTERS, importer
 from promoflow.engine.imports.service import ImportReport, import_table, run_import
 
-__all__ = ["IMPORTERS", "ImportReport", "available", "import_table", "importer", "run_import"]
+__all__ = ["IMPORTERS", "ImportReport", "import_table", "importer", "run_import"]

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow.engine.cycles.steps import run_milestone
 from promoflow.engine.scheduling import service as scheduling
 from promoflow.engine.storage.models.scheduling import FIRED
+from promoflow.errors import PromoflowError
 from promoflow.rules.calendar import CalendarSpec, Milestone, milestones_between
 
 log = logging.getLogger("promoflow.scheduler")
@@ -106,9 +108,12 @@ def run_due(
     if now.tzinfo is None:
         raise ValueError("run_due needs an aware `now`")
     action = action or run_milestone_action
-    with sessions() as session:
-        cals = calendars if calendars is not None else scheduling.load_calendars(session)
-        candidates = scheduling.due(session, now, cals)
+    try:
+        with sessions() as session:
+            cals = calendars if calendars is not None else scheduling.load_calendars(session)
+            candidates = scheduling.due(session, now, cals)
+    except OperationalError as exc:
+        raise PromoflowError(f"database unavailable, nothing fired: {exc.orig}") from exc
     report = RunReport(now)
     held: set[str] = set()
     by = worker_name()

@@ -57,9 +57,10 @@ def test_an_unknown_kind_is_refused_before_the_file_is_read(db_url, tmp_path):
     assert "unknown import kind 'salaries'" in done.stderr
 
 
-def test_a_kind_whose_importer_is_not_installed_says_it_is_not_available(monkeypatch):
-    monkeypatch.setitem(registry.IMPORTERS, "bonuses", "promoflow.engine.imports.bonuses")
-    with pytest.raises(InputError, match="importing bonuses is not available yet"):
+def test_every_kind_has_an_importer_with_the_three_names():
+    for kind, module in registry.IMPORTERS.items():
+        assert registry.importer(kind) is module
+        assert isinstance(module.COLUMNS, (tuple, list)) and module.COLUMNS, kind
+        assert callable(module.validate) and callable(module.apply), kind
+    with pytest.raises(InputError, match=r"unknown import kind 'bonuses': use one of employees"):
         registry.importer("bonuses")
-    assert not registry.available("bonuses")
-    assert registry.available("employees")

@@ -12,13 +12,26 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import sessionmaker
 
 import promoflow.engine.packs.store  # noqa: F401 (imported: broken fails, never skips)
 from promoflow.engine.scheduling.firing import backoff, run_due
 from promoflow.engine.scheduling.service import load_calendars
 from promoflow.engine.setup import initialise
 from promoflow.engine.storage.models.scheduling import FAILED, FIRED, MilestoneFiring
+from promoflow.errors import PromoflowError
 from promoflow.rules.calendar import calendar_from_mapping, milestones_between
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -237,3 +250,10 @@ def test_any_pattern_of_downtime_fires_each_milestone_once_in_calendar_order(liv
     run_due(live.sessions, end, record_action, small)
     expected = milestones_between(small, start + timedelta(seconds=1), end)
     assert logged(live) == [(m.cycle_id, m.milestone) for m in expected]
+
+
+def test_a_database_that_does_not_answer_fires_nothing_and_says_so():
+    gone = sessionmaker(create_engine("postgresql+psycopg://postgres@127.0.0.1:9/none"))
+    now = datetime(2026, 10, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with pytest.raises(PromoflowError, match=r"^database unavailable, nothing fired: "):
+        run_due(gone, now)
