@@ -166,7 +166,7 @@ def test_set_grade_needs_no_cycle_and_still_four_eyes(cycle_rt):
     o = propose(cycle_rt, "mia", cycle_id=None, employee_id="E07", kind="set_grade",
                 reason="grading error at hire", params={"to_grade": "S6",
                                                         "effective": "2026-11-01"})  # fmt: skip
-    with pytest.raises(AccessDenied):
+    with pytest.raises(AccessDenied, match=r"second person .* 'mia' proposed it and may not"):
         decide(cycle_rt, "approve", o.id, "mia")
     decide(cycle_rt, "approve", o.id, "max")
     with cycle_rt.sessions() as s:

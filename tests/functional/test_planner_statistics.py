@@ -48,7 +48,7 @@ def test_checks_planned_inside_the_block_use_the_index_and_the_setting_comes_bac
         with fk_checks_by_index(session):
             assert "Index Scan using pk_cases" in _plan(session)
         assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
-        with pytest.raises(RuntimeError), fk_checks_by_index(session):
+        with pytest.raises(RuntimeError, match="a failed chunk"), fk_checks_by_index(session):
             raise RuntimeError("a failed chunk")
         assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
 

@@ -80,7 +80,7 @@ def test_replay_catches_a_decision_row_edited_to_disagree_with_the_trail(cycle_r
 
 
 def test_replay_of_an_unknown_cycle_is_refused(rt):
-    with rt.sessions() as s, pytest.raises(NotFoundError):
+    with rt.sessions() as s, pytest.raises(NotFoundError, match="unknown cycle 'sales-2020Q1'"):
         replay_cycle(s, "sales-2020Q1")
 
 

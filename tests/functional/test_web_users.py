@@ -60,7 +60,7 @@ def test_unknown_roles_short_passwords_and_duplicates_are_refused(session):
     users.add_user(session, "x", "password1", {"viewer"}, NOW, "admin")
     with pytest.raises(InputError, match="already exists"):
         users.add_user(session, "x", "password2", {"viewer"}, NOW, "admin")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="no user 'nobody'"):
         users.set_roles(session, "nobody", {"viewer"}, NOW, "admin")
 
 

@@ -38,7 +38,7 @@ def test_a_reader_reads_while_a_writer_holds_the_lock_and_cannot_write(tmp_path)
         conn.exec_driver_sql("INSERT INTO t VALUES (2)")
         with reader(url) as session:
             assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
-            with pytest.raises(Exception) as refused:
+            with pytest.raises(Exception, match="attempt to write a readonly database") as refused:
                 session.execute(text("INSERT INTO t VALUES (3)"))
             assert isinstance(refused.value.orig, sqlite3.OperationalError)
 

@@ -55,7 +55,7 @@ def test_simple_templates_take_the_shortcut_and_loops_do_not():
 @pytest.mark.parametrize("kind", ["interview", "demotion"])
 def test_a_missing_field_still_fails_loudly(kind):
     params = {k: v for k, v in PARAMS.items() if k != "from_grade"}
-    with pytest.raises(UndefinedError):
+    with pytest.raises(UndefinedError, match="'from_grade' is undefined"):
         render(kind, "zh", params)
 
 

@@ -35,7 +35,7 @@ def test_sales_grades_positions_and_entry_grades_follow_the_policy():
     assert pack.lowest_grade_of_position("中级销售代表") == "S6"
     assert pack.lowest_grade_of_position("sales supervisor") == "S10"
     assert pack.lowest_grade_of_position("sales_manager") == "S13"
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="position '销售总监' is not in track sales"):
         pack.lowest_grade_of_position("销售总监")
 
 

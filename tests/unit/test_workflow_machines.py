@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -33,7 +34,8 @@ def _walk(spec, steps):
         if trigger in spec.allowed(state):
             state = fire(spec, state, trigger, **kwargs)
         else:
-            with pytest.raises(TransitionError):
+            refused = rf"^{re.escape(spec.name)}: (unknown trigger|'{trigger}' is not allowed in)"
+            with pytest.raises(TransitionError, match=refused):
                 fire(spec, state, trigger, **kwargs)
         assert state in spec.states
     return state
