@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from promoflow.engine.bootstrap import bootstrap
 from promoflow.engine.storage.db import upgrade
@@ -74,8 +75,7 @@ def server(tmp_path):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: install Debian's chromium (make test does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package")
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield chromium
         chromium.close()
