@@ -23,9 +23,13 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# ruff, then deptry (declared = imported dependencies) and vulture (dead code; what the
+# frameworks call is listed in tools/vulture_used.py); configured in pyproject.toml
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/deptry .
+	$(BIN)/vulture
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run

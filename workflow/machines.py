@@ -81,10 +81,6 @@ class Runner:
             raise TransitionError(f"{self.spec.name}: guards refused {trigger!r} in {state!r}")
         return self.token.state
 
-    def may(self, state: str, trigger: str) -> bool:
-        """Whether ``trigger`` is defined from ``state`` (as transitions' ``may_<trigger>``)."""
-        return trigger in self.spec.allowed(state)
-
 
 @cache
 def _runner_for(spec: MachineSpec) -> Runner:

@@ -59,7 +59,7 @@ def _seq_of_hash(session: Session, value: str) -> int | None:
     return session.scalar(select(_EVENTS.c.seq).where(_EVENTS.c.hash == value))
 
 
-def _link_break(session: Session, row, expected_prev: str) -> Finding:
+def _link_break(session: Session, row) -> Finding:
     """Why an event's own hash is fine or not while its link to the previous one is broken."""
     seq = row["seq"]
     if stored_hash(row) == row["hash"]:
@@ -109,7 +109,7 @@ def _walk(session: Session) -> tuple[int, int, str, Finding | None]:
                 ),
             )
         if row["prev_hash"] != prev:
-            return count, seq, prev, _link_break(session, row, prev)
+            return count, seq, prev, _link_break(session, row)
         if stored_hash(row) != row["hash"]:
             return (
                 count,

@@ -200,7 +200,7 @@ def prepare(
         k: str(v) if v is not None and not isinstance(v, list) else v for k, v in n.params.items()
     }
     subject, body = render(n.kind, lang, params)
-    recipient = n.email or f"{n.employee_id}@{domain or default_domain()}"  # as recipient_for
+    recipient = recipient_for(n.employee_id, n.email, domain)
     row = {
         "idempotency_key": key,
         "cycle_id": n.cycle_id,

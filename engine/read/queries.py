@@ -28,14 +28,6 @@ from promoflow.engine.storage.models import (
 from promoflow.errors import NotFoundError
 
 OUTCOMES = ("promoted", "demoted", "unchanged", "pending")
-MILESTONE_ORDER = (
-    "open",
-    "test_due",
-    "interview_notice",
-    "interview_due",
-    "announce",
-    "probation_review",
-)
 #: the columns a case table may be sorted by, and what they sort on
 CASE_SORTS = {
     "employee_id": Decision.employee_id,
