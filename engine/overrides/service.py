@@ -305,6 +305,16 @@ def reject(
 # --- applying an approved override --------------------------------------------------------
 
 
+def _judge(pack, stage: str, value: str) -> guards.Verdict:
+    """The result judged as ``import results`` judges it: the pack's pass marks and its
+    competency model (weights, known names); InputError naming the stage when it is bad."""
+    weights = guards.competency_weights(getattr(pack, "competency_models", None))
+    try:
+        return guards.judge(stage, value, dict(pack.pass_marks), weights)
+    except ValueError as exc:
+        raise InputError(f"{stage} result {value!r}: {exc}") from exc
+
+
 def _stage_trigger(case: Case, stage: str) -> str:
     if stage == "probation_review":
         return "record_probation"
@@ -323,6 +333,7 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
                 f"{o.employee_id} has a {case.kind} case in state {case.state!r}"
             )
         return
+    _judge(pack, o.effect["stage"], o.effect["value"])  # a bad value is refused now
     trigger = _stage_trigger(case, o.effect["stage"])
     allowed = spec.allowed(case.state)
     if trigger not in allowed:
@@ -336,10 +347,7 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
     why = f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
     if o.kind == "record_result":
         stage, value = o.effect["stage"], o.effect["value"]
-        try:
-            verdict = guards.judge(stage, value, dict(pack.pass_marks))
-        except ValueError as exc:
-            raise InputError(f"{stage} result {value!r}: {exc}") from exc
+        verdict = _judge(pack, stage, value)
         session.add(
             StageResult(
                 cycle_id=o.cycle_id,
