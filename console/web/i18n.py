@@ -146,6 +146,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "已提交，等待另一位经理审批。",
         "en": "Proposed; a second manager must approve it.",
     },
+    "override.applied": {
+        "zh": "已批准并生效（无需第二位审批人）。",
+        "en": "Approved and applied (no second approver needed).",
+    },
+    "override.note": {
+        "zh": "审批意见（驳回时必填）",
+        "en": "Note (required to reject)",
+    },
     "override.queue": {"zh": "待审批的人工调整", "en": "Overrides awaiting approval"},
     "override.approve": {"zh": "批准", "en": "Approve"},
     "override.reject": {"zh": "驳回", "en": "Reject"},

@@ -4,10 +4,10 @@ and find both in the audit trail — through the pages and through the API."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import promoflow.engine.packs.store  # noqa: F401 (imported: broken fails, never skips)
-from promoflow.engine.storage.models import AuditEvent
+from promoflow.engine.storage.models import AuditEvent, Case
 from tests.functional.web_client import csrf_of, login, make_app, token_for
 from tests.functional.web_seed import CYCLE
 
@@ -105,3 +105,57 @@ def test_the_api_runs_the_same_four_eyes_flow(app, rt):
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     again = client.post(f"/api/overrides/{oid}/approve", json={}, headers=manager)
     assert again.status_code in (400, 409, 422)
+
+
+def _queue_form(queue_html: str, override_id: str) -> str:
+    """The one form of the queue row of ``override_id``."""
+    start = queue_html.index(f'action="/overrides/{override_id}/approve"')
+    return queue_html[start : queue_html.index("</form>", start)]
+
+
+def test_a_manager_rejects_from_the_queue_with_a_note_and_the_case_shows_it(app, rt):
+    officer = login(app, "officer")
+    assert _propose(officer).status_code == 303
+    manager = login(app, "manager")
+    queue = manager.get("/overrides").text
+    override_id = queue.split('action="/overrides/')[1].split("/")[0]
+    form = _queue_form(queue, override_id)
+    # the note and both buttons are one form: rejecting sends the note typed beside it
+    assert 'name="note"' in form and f'formaction="/overrides/{override_id}/reject"' in form
+    without_note = manager.post(
+        f"/overrides/{override_id}/reject", data={"csrf_token": csrf_of(queue), "note": " "}
+    )
+    assert "needs a reason" in without_note.text
+    rejected = manager.post(
+        f"/overrides/{override_id}/reject",
+        data={"csrf_token": csrf_of(queue), "note": "名额已冻结，不予调整"},
+        follow_redirects=False,
+    )
+    assert rejected.status_code == 303
+    with rt.sessions() as s:
+        kinds = s.scalars(select(AuditEvent.kind).where(AuditEvent.kind.like("override_%"))).all()
+    assert kinds == ["override_proposed", "override_rejected"]
+    case = officer.get(f"/cycles/{CYCLE}/cases/{PROMOTED}").text
+    assert "rejected" in case
+    assert f'action="/overrides/{override_id}/' not in manager.get("/overrides").text
+
+
+def test_a_result_a_manager_records_says_it_was_applied_not_that_it_waits(app, rt):
+    with rt.unit_of_work() as s:
+        s.execute(
+            update(Case)
+            .where(Case.cycle_id == CYCLE, Case.employee_id == PROMOTED)
+            .values(state="test_notified")
+        )
+    manager = login(app, "manager")
+    form = manager.get(f"/cycles/{CYCLE}/cases/{PROMOTED}/override")
+    fields = {"kind": "record_result", "stage": "written_test", "value": "90"}
+    done = manager.post(
+        f"/cycles/{CYCLE}/cases/{PROMOTED}/override",
+        data={"csrf_token": csrf_of(form.text), "reason": "商学院补交成绩", **fields},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].endswith("?applied=1")
+    page = manager.get(done.headers["location"]).text
+    assert "已批准并生效" in page and "等待另一位经理审批" not in page

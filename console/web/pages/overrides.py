@@ -82,7 +82,7 @@ def override_submit(
     else:
         try:
             with attempt(session):
-                overrides.propose(
+                proposed = overrides.propose(
                     session,
                     now=request.app.state.runtime.now(),
                     actor=principal.username,
@@ -106,7 +106,8 @@ def override_submit(
             error=error,
             form=form,
         )
-    return RedirectResponse(f"/cycles/{cycle_id}/cases/{employee_id}?proposed=1", status_code=303)
+    shown = "applied" if proposed.status == "approved" else "proposed"
+    return RedirectResponse(f"/cycles/{cycle_id}/cases/{employee_id}?{shown}=1", status_code=303)
 
 
 @router.get("/overrides")
