@@ -84,6 +84,8 @@ class Pack:
     facts: dict[str, schema.FactSpec]
     composites: dict[str, schema.Composite]
     probation: schema.Probation | None
+    #: metric → its scale (inputs that are not 0–100 scores, e.g. ``cs_assistant``'s items)
+    scales: dict[str, schema.Scale]
     vacancy: schema.Vacancy | None
     competency_models: dict[str, schema.CompetencyModel]
     rules: tuple[PackRule, ...]
@@ -250,6 +252,7 @@ def load_pack_text(text: str, source: str = "<text>") -> Pack:
         facts=dict(spec.facts),
         composites=dict(spec.composites),
         probation=spec.probation,
+        scales=dict(spec.scales),
         vacancy=spec.vacancy,
         competency_models=dict(spec.competency_models),
         rules=tuple(PackRule(**r) for r in checked.rules),

@@ -89,6 +89,34 @@ class Composite(_Frozen):
     )
 
 
+class Scale(_Frozen):
+    """The values one input metric may take (POLICY.md §4's item scales): the listed
+    points, or any number from ``from`` to ``to`` inclusive. Metrics without a scale are
+    0–100 scores or sales amounts (INTERCHANGE.md)."""
+
+    values: tuple[Decimal, ...] = ()
+    from_: Decimal | None = Field(default=None, alias="from")
+    to: Decimal | None = None
+
+    _coerce = field_validator("from_", "to", mode="before")(_exact)
+    _coerce_values = field_validator("values", mode="before")(
+        lambda v: tuple(_exact(x) for x in v) if isinstance(v, (list, tuple)) else v
+    )
+
+    def admits(self, value: Decimal) -> bool:
+        """Whether ``value`` lies on the scale."""
+        if self.values:
+            return value in self.values
+        return self.from_ <= value <= self.to  # type: ignore[operator]
+
+    def describe(self) -> str:
+        """The scale as an error message names it: ``0, 1, 3 or 5`` / ``1 to 5``."""
+        if self.values:
+            points = [str(v) for v in self.values]
+            return ", ".join(points[:-1]) + f" or {points[-1]}" if len(points) > 1 else points[0]
+        return f"{self.from_} to {self.to}"
+
+
 class AtBottom(_Frozen):
     """What a demotion does at the lowest grade: the grade stays, a review is flagged."""
 
@@ -219,6 +247,8 @@ class PackFile(_Frozen):
     calendar: Calendar
     facts: dict[str, FactSpec]
     composites: dict[str, Composite] = Field(default_factory=dict)
+    #: metric → the values it may take, for inputs that are not 0–100 scores
+    scales: dict[str, Scale] = Field(default_factory=dict)
     probation: Probation | None = None
     rules: tuple[Rule, ...] = ()
     bands: Bands | None = None

@@ -221,6 +221,19 @@ def _check_composites(spec: schema.PackFile, problem) -> None:
                 problem(
                     ("composites", name, "components", metric), f"weight of {metric} must be > 0"
                 )
+    inputs = {m for comp in spec.composites.values() for m in comp.components}
+    for metric, scale in spec.scales.items():
+        where = ("scales", metric)
+        if metric not in inputs:
+            problem(where, f"scale for {metric!r}, which no composite reads")
+        if bool(scale.values) == (scale.from_ is not None or scale.to is not None):
+            problem(where, f"the scale of {metric} needs either values or from and to")
+        elif not scale.values and (scale.from_ is None or scale.to is None):
+            problem(where, f"the scale of {metric} needs both from and to")
+        elif not scale.values and scale.from_ > scale.to:  # type: ignore[operator]
+            problem(where, f"the scale of {metric} runs from {scale.from_} down to {scale.to}")
+        elif any(v < 0 for v in scale.values) or (scale.from_ is not None and scale.from_ < 0):
+            problem(where, f"the scale of {metric} goes below 0: metrics are ≥ 0")
     for name, model in spec.competency_models.items():
         if any(c.weight <= 0 for c in model.competencies):
             problem(("competency_models", name), "competency weights must be > 0")

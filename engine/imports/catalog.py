@@ -122,6 +122,14 @@ class Catalog:
                 names.update(components or {})
         return frozenset(names)
 
+    def metric_scales(self) -> dict[str, Any]:
+        """Metric → its scale (a ``rules.schema.Scale``), for the inputs a pack grades on a
+        scale other than 0–100 (``cs_assistant``'s education 0/1/3/5, …)."""
+        scales: dict[str, Any] = {}
+        for track in self._tracks:  # type: ignore[attr-defined]
+            scales.update(getattr(self.packs[track], "scales", None) or {})
+        return scales
+
     def position_names(self) -> list[str]:
         """Every position id of every track (for error messages)."""
         return sorted({p.id for pack in self.packs.values() for p in pack.positions})

@@ -115,6 +115,10 @@ class _Validator:
         self.errors = ctx.errors
         self.plan = plan
         self.known_metrics = METRICS | ctx.catalog.metric_names()
+        #: metric → its scale, for inputs that are not 0–100 scores (checked row by row)
+        self.scales = ctx.catalog.metric_scales()
+        #: the metrics a plainly valid row may name (a scaled one is checked in full)
+        self.plain_metrics = self.known_metrics - self.scales.keys()
         #: period text → its Period, or the reason it is not one
         self.periods: dict[str, object] = {}
         #: keys first seen on a bad row (a later row with the same key is a duplicate)
@@ -182,6 +186,10 @@ class _Validator:
                 elif metric not in AMOUNTS and value > HUNDRED:
                     errors.add(line, "value", f"{metric} {text} is above 100")
                     ok = False
+                elif metric in self.scales and not self.scales[metric].admits(value):
+                    scale = self.scales[metric].describe()
+                    errors.add(line, "value", f"{metric} {text} is not on its scale ({scale})")
+                    ok = False
         if employee_id and period_id and metric:
             key = (employee_id, period_id, metric)
             first = self.first_line(key)
@@ -210,7 +218,7 @@ def validate(ctx: ImportContext) -> Plan:
     check_extra_cells(ctx)
     table = ctx.table
     check = _Validator(ctx, plan)
-    known_metrics, period_id, bad_first = check.known_metrics, check.period_id, check.bad_first
+    plain_metrics, period_id, bad_first = check.plain_metrics, check.period_id, check.bad_first
     groups, plain_number = plan.groups, _PLAIN_NUMBER.fullmatch
     at = [table.index(c) for c in COLUMNS]
     employee_ids: tuple[str, ...] = ()
@@ -239,7 +247,7 @@ def validate(ctx: ImportContext) -> Plan:
             if (
                 pid is not None
                 and employee_id
-                and metric in known_metrics
+                and metric in plain_metrics
                 and plain_number(text)
                 and ((value := Decimal(text)) <= HUNDRED or metric in AMOUNTS)
             ):
@@ -275,8 +283,8 @@ def _whole(check: _Validator, plan: Plan, lines, employee_ids, periods, metrics,
         if period_id is None:
             return False
         period_of[text] = period_id
-    if not check.known_metrics.issuperset(metrics) or "" in set(employee_ids):
-        return False
+    if not check.plain_metrics.issuperset(metrics) or "" in set(employee_ids):
+        return False  # (a metric with a scale is checked row by row)
     if not all(map(_PLAIN_NUMBER.fullmatch, texts)):
         return False
     period_ids = list(map(period_of.__getitem__, periods))

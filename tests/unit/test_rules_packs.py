@@ -154,3 +154,34 @@ def test_a_cycle_kind_reads_only_its_rules_facts_and_the_vacancy_fact_where_it_a
     for pack in packs.values():
         for kind in pack.cycle_kinds:
             assert pack.facts_read(kind) <= set(pack.facts), (pack.id, kind)
+
+
+CS_ASSISTANT = (PACK_DIR / "cs_assistant.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        ("hight: {from: 0, to: 5}", "scale for 'hight', which no composite reads"),
+        ("posts: {values: [2, 4], from: 0, to: 5}", "needs either values or from and to"),
+        ("posts: {}", "needs either values or from and to"),
+        ("posts: {from: 2}", "the scale of posts needs both from and to"),
+        ("posts: {from: 5, to: 2}", "the scale of posts runs from 5 down to 2"),
+        ("posts: {values: [-1, 2]}", "the scale of posts goes below 0"),
+    ],
+)
+def test_a_scale_that_cannot_be_meant_is_refused_naming_it(scale, message):
+    text = CS_ASSISTANT.replace("posts: {values: [2, 4, 5]}", scale)
+    assert text != CS_ASSISTANT
+    found = problems_of(text)
+    assert any(message in p.message for p in found), [p.message for p in found]
+
+
+def test_the_assistant_inputs_carry_the_scales_of_the_policy():
+    scales = bundled_packs()["cs_assistant"].scales
+    assert scales["education"].values == (D(0), D(1), D(3), D(5))
+    assert scales["posts"].admits(D(4)) and not scales["posts"].admits(D(3))
+    assert scales["presentation"].admits(D("4.5")) and not scales["presentation"].admits(D("5.01"))
+    assert scales["appraisal"].admits(D(100)) and scales["appraisal"].admits(D(0))
+    assert scales["experience"].describe() == "1, 2, 3, 4 or 5"
+    assert scales["presentation"].describe() == "0 to 5"
