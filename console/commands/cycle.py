@@ -20,7 +20,7 @@ from promoflow.engine.cycles import steps
 from promoflow.engine.imports import run_import
 from promoflow.engine.notices.mailer import deliver
 from promoflow.engine.read import queries
-from promoflow.errors import ConfigError
+from promoflow.errors import ConfigError, InputError
 from promoflow.rules.calendar import milestone_time
 from promoflow.rules.periods import parse_period
 from promoflow.settings import smtp_settings
@@ -49,7 +49,8 @@ def _deliver_if_configured(rt, now) -> None:
 
 def _status_text(status: dict) -> str:
     lines = [
-        f"cycle {status['cycle']} (pack {status['pack_version'][:12]})",
+        f"cycle {status['cycle']} (pack {status['pack_version'][:12]}): "
+        + ("closed" if status["closed"] else "open"),
         f"  done: {', '.join(status['steps_done']) or 'nothing yet'}",
         f"  next: {status['next'] or '—'}"
         + (f" due {status['next_due']}" if status["next_due"] else ""),
@@ -68,6 +69,28 @@ def _status_text(status: dict) -> str:
     return "\n".join(lines)
 
 
+FORCE_HELP = "Run it even before its calendar time (the reason goes in the audit trail)."
+REASON_HELP = "Why it runs before its calendar time (with --force)."
+
+
+FORMAT_HELP = "text (default) or json: one object per line."
+
+
+def _format(output: str) -> str:
+    if output not in ("text", "json"):
+        raise InputError(f"--format must be text or json, not {output!r}")
+    return output
+
+
+def _forced(force: bool, reason: str | None) -> str | None:
+    """The reason a milestone runs early, None when it must keep the calendar."""
+    if not force:
+        if reason:
+            raise InputError("--reason is for --force: the milestone keeps its calendar time")
+        return None
+    return (reason or "").strip()[:2000] or "run by hand before its calendar time (--force)"
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``cycle`` and ``notices`` groups."""
     group = typer.Typer(help="Run a cycle by hand and see where it stands.", no_args_is_help=True)
@@ -80,12 +103,16 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         cycle: str = typer.Argument(..., metavar="CYCLE", help="e.g. sales-2026Q3"),
         now: str | None = typer.Option(None, "--now", metavar="T", help=NOW_HELP),
+        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
     ) -> None:
         """Open a cycle: decide, open one case per decision, queue test notices."""
         rt = runtime(ctx)
         when = parse_time(now, rt)
         with rt.unit_of_work() as session:
-            report = steps.run_milestone(session, cycle, "open", when, rt.actor)
+            report = steps.run_by_hand(
+                session, cycle, when, rt.actor, "open", _forced(force, reason)
+            )
         _print_report(report)
         _deliver_if_configured(rt, when)
 
@@ -94,26 +121,57 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         cycle: str = typer.Argument(..., metavar="CYCLE"),
         now: str | None = typer.Option(None, "--now", metavar="T", help=NOW_HELP),
+        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
     ) -> None:
         """Run the cycle's next milestone (one transaction; running it again changes nothing)."""
         rt = runtime(ctx)
         when = parse_time(now, rt)
         with rt.unit_of_work() as session:
-            report = steps.advance(session, cycle, when, rt.actor)
+            report = steps.run_by_hand(
+                session, cycle, when, rt.actor, None, _forced(force, reason)
+            )
         _print_report(report)
         _deliver_if_configured(rt, when)
+
+    @group.command("list")
+    def list_(
+        ctx: typer.Context,
+        output: str = typer.Option("text", "--format", metavar="text|json", help=FORMAT_HELP),
+    ) -> None:
+        """Every cycle and where it stands: its last step, the next and when, closed or not."""
+        rt = runtime(ctx)
+        with rt.unit_of_work() as session:
+            rows = cycles.cycle_statuses(session)
+        if _format(output) == "json":
+            for row in rows:
+                typer.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+            return
+        table = Table("cycle", "steps done", "next", "due", "waiting on", "closed")
+        for row in rows:
+            waiting = ", ".join(f"{who} {n}" for who, n in sorted(row["waiting_on"].items()))
+            table.add_row(
+                row["cycle"],
+                ", ".join(row["steps_done"]) or "—",
+                row["next"] or "—",
+                row["next_due"] or "—",
+                waiting or "—",
+                "yes" if row["closed"] else "no",
+            )
+        console.print(table)
 
     @group.command("status")
     def status(
         ctx: typer.Context,
         cycle: str = typer.Argument(..., metavar="CYCLE"),
-        as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+        output: str = typer.Option("text", "--format", metavar="text|json", help=FORMAT_HELP),
+        as_json: bool = typer.Option(False, "--json", hidden=True, help="As --format json."),
     ) -> None:
-        """Counts per state, what waits on whom, notices."""
+        """Counts per state, what waits on whom, notices, and whether the cycle is closed."""
         rt = runtime(ctx)
         with rt.unit_of_work() as session:
             data = cycles.cycle_status(session, cycle)
-        if as_json:
+        if as_json or _format(output) == "json":
             typer.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
         else:
             console.print(_status_text(data), highlight=False, markup=False)

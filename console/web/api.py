@@ -77,6 +77,13 @@ class OverrideIn(BaseModel):
     reason: str = Field(min_length=1)
 
 
+class AdvanceIn(BaseModel):
+    """Running a milestone by hand; before its calendar time it needs ``force`` and a reason."""
+
+    force: bool = False
+    reason: str | None = Field(default=None, max_length=2000)
+
+
 class DecisionIn(BaseModel):
     """An approval or rejection, with an optional note."""
 
@@ -184,10 +191,16 @@ def create_api(runtime: Runtime) -> FastAPI:
     def cycle_advance(
         cycle_id: str,
         request: Request,
+        body: AdvanceIn | None = None,
         p: Principal = Depends(api_require("cycle_run")),
         session: Session = DB,
     ) -> JSONResponse:
-        report = steps.advance(session, cycle_id, request.app.state.runtime.now(), p.username)
+        body = body or AdvanceIn()
+        if body.force and not (body.reason or "").strip():
+            raise InputError("force needs a reason: it goes in the audit trail")
+        force = body.reason.strip() if body.force and body.reason else None
+        now = request.app.state.runtime.now()
+        report = steps.run_by_hand(session, cycle_id, now, p.username, force=force)
         return ok(report.as_dict())
 
     @api.get("/cycles/{cycle_id}/cases", summary="A cycle's cases: filter, sort, page")

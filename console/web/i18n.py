@@ -80,6 +80,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cycle.after": {"zh": "周期后", "en": "after"},
     "cycle.flagged_only": {"zh": "仅待处理", "en": "Flagged only"},
     "cycle.advance": {"zh": "执行下一个节点", "en": "Run the next milestone"},
+    "cycle.force_reason": {
+        "zh": "提前执行的原因（仅在未到日程时间时需要）",
+        "en": "Reason to run before its calendar time (only when early)",
+    },
     "col.cycle": {"zh": "周期", "en": "Cycle"},
     "col.track": {"zh": "序列", "en": "Track"},
     "col.period": {"zh": "期间", "en": "Period"},

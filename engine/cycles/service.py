@@ -109,6 +109,8 @@ def cycle_status(session: Session, cid: str) -> dict[str, Any]:
     period = parse_period(cycle.period_id)
     next_step = next((s for s in order if s not in done), None)
     return {
+        #: closed: every step has run and no case waits on anyone (POLICY.md §6)
+        "closed": next_step is None and not waiting,
         "cycle": cid,
         "track": cycle.track,
         "period": cycle.period_id,
@@ -123,6 +125,12 @@ def cycle_status(session: Session, cid: str) -> dict[str, Any]:
         "flagged": flagged or 0,
         "notices": notices,
     }
+
+
+def cycle_statuses(session: Session) -> list[dict[str, Any]]:
+    """:func:`cycle_status` of every cycle, newest period first (``cycle list``)."""
+    ids = session.scalars(select(Cycle.cycle_id).order_by(Cycle.period_id.desc(), Cycle.cycle_id))
+    return [cycle_status(session, cid) for cid in ids.all()]
 
 
 EXPORT_KEYS = (

@@ -137,6 +137,67 @@ def advance(session: Session, cid: str, now: datetime, actor: str) -> MilestoneR
     return MilestoneReport(cid, "", False, "every milestone has run")
 
 
+def next_step(session: Session, cid: str) -> str | None:
+    """The step ``advance`` would run next (``open`` for a cycle never opened); None when
+    every step has run."""
+    cid = cycle_id(*parse_cycle_id(cid))
+    cycle = session.get(Cycle, cid)
+    if cycle is None:
+        return "open"
+    done = done_steps(session, cid)
+    return next((s for s in steps_of(pack_of(session, cycle)) if s not in done), None)
+
+
+def due_time(session: Session, cid: str, step: str) -> datetime:
+    """When ``step`` of the cycle is due by its calendar (the pack it runs, or would open
+    with)."""
+    track, period_id = parse_cycle_id(cid)
+    cycle = session.get(Cycle, cycle_id(track, period_id))
+    pack = pack_of(session, cycle) if cycle is not None else active_pack(session, track)
+    return milestone_time(pack.calendar, parse_period(period_id), step)
+
+
+def run_by_hand(
+    session: Session,
+    cid: str,
+    now: datetime,
+    actor: str,
+    milestone: str | None = None,
+    force: str | None = None,
+) -> MilestoneReport:
+    """A milestone run by a person (``cycle open|advance``, the console's button, the API):
+    ``milestone``, or the next step when None. Refused before its calendar time unless
+    ``force`` gives the reason (POLICY.md §6), which goes in the audit trail."""
+    cid = cycle_id(*parse_cycle_id(cid))
+    step = milestone or next_step(session, cid)
+    if step is None:
+        return MilestoneReport(cid, "", False, "every milestone has run")
+    if step not in done_steps(session, cid):
+        due = due_time(session, cid, step)
+        if now < due:
+            reason = (force or "").strip()
+            if not reason:
+                raise TransitionError(
+                    f"{cid} {step} is due {due:%Y-%m-%d %H:%M} ({due.tzinfo}); it is "
+                    f"{now.astimezone(due.tzinfo):%Y-%m-%d %H:%M} now: refused before the "
+                    "calendar time (force it with a reason to run it now)"
+                )
+            report = run_milestone(session, cid, step, now, actor)
+            record(
+                session,
+                "milestone_forced",
+                actor,
+                now,
+                subject=step,
+                cycle_id=cid,
+                before={"due": due.isoformat()},
+                after={"milestone": step, "ran": report.steps},
+                reason=reason[:2000],
+            )
+            return report
+    return run_milestone(session, cid, step, now, actor)
+
+
 def _fault_point(step: str, config: Settings | None = None) -> None:
     """Test hook: with PROMOFLOW_FAULT_PAUSE=FILE, announce mid-step and wait to be killed
     (``PROMOFLOW_FAULT_STEP``: only in that step; ``PROMOFLOW_FAULT_SECONDS``: how long)."""

@@ -194,6 +194,7 @@ def test_a_manager_opens_a_cycle_and_reads_the_rules_own_reasons(server, browser
     _login(page, server, "manager")
     page.goto(f"{server}/cycles")
     page.fill("#advance-form input[name=cycle_id]", "sales-2026Q4")
+    page.fill("#advance-form input[name=force_reason]", "年前提前评定")  # before its calendar day
     page.click("#advance-form button[type=submit]")
     page.wait_for_url("**/cycles/sales-2026Q4")
     assert page.locator("#cases tbody tr").count() == 50  # first page of the 60 decisions

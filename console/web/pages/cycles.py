@@ -130,15 +130,23 @@ def case_page(
 @router.post("/cycles/advance")
 def cycle_advance(
     request: Request,
-    cycle_id: str = Form(...),
+    cycle_id: str = Form(..., max_length=60),
+    force_reason: str = Form("", max_length=2000),
     principal: Principal = Depends(act("cycle_run")),
     session: Session = DB,
 ) -> Response:
-    """Open a cycle or run its next milestone by hand (as ``promoflow cycle advance``)."""
+    """Open a cycle or run its next milestone by hand (as ``promoflow cycle advance``):
+    before its calendar time only with a reason, which goes in the audit trail."""
     cycle_id = cycle_id.strip()
     try:
         with attempt(session):
-            steps.advance(session, cycle_id, request.app.state.runtime.now(), principal.username)
+            steps.run_by_hand(
+                session,
+                cycle_id,
+                request.app.state.runtime.now(),
+                principal.username,
+                force=force_reason.strip() or None,
+            )
     except PromoflowError as exc:
         return render(
             request,
