@@ -202,9 +202,12 @@ def propose(
     absent = [p for p in spec.params if not str(params.get(p, "")).strip()]
     if absent:
         raise InputError(f"{kind} needs {', '.join(absent)}")
-    employee = session.get(Employee, employee_id)
+    # the employee's row is locked (PostgreSQL) so two proposals for one case queue up and
+    # the second sees the first
+    employee = session.get(Employee, employee_id, with_for_update=True)
     if employee is None:
         raise NotFoundError(f"no employee {employee_id!r}")
+    _refuse_a_second_open(session, employee_id, cycle_id)
     cycle = session.get(Cycle, cycle_id) if cycle_id else None
     if cycle_id and cycle is None:
         raise NotFoundError(f"unknown cycle {cycle_id!r}")
@@ -253,8 +256,31 @@ def propose(
     return override
 
 
+def _refuse_a_second_open(session: Session, employee_id: str, cycle_id: str | None) -> None:
+    """At most one open override per case (POLICY.md §6): a second names the first."""
+    first = session.scalar(
+        select(Override)
+        .where(
+            Override.employee_id == employee_id,
+            Override.status == "proposed",
+            Override.cycle_id.is_(None) if cycle_id is None else Override.cycle_id == cycle_id,
+        )
+        .order_by(Override.id)
+        .limit(1)
+    )
+    if first is not None:
+        where = f"in {cycle_id}" if cycle_id else "outside any cycle"
+        raise TransitionError(
+            f"{employee_id} already has override #{first.id} ({first.kind}, proposed by "
+            f"{first.proposed_by}) waiting {where}: approve or reject it first"
+        )
+
+
 def _get(session: Session, override_id: int) -> Override:
-    override = session.get(Override, override_id)
+    """The override, its row locked until the caller commits (PostgreSQL: two managers
+    deciding it at once queue, and the second reads the first's decision); refused when it
+    was decided already."""
+    override = session.get(Override, override_id, with_for_update=True, populate_existing=True)
     if override is None:
         raise NotFoundError(f"no override #{override_id}")
     if override.status != "proposed":
@@ -276,17 +302,35 @@ def approve(
             f"override #{override_id} changes a grade: it needs a second person — "
             f"{actor!r} proposed it and may not approve it (four eyes)"
         )
+    employee = session.get(Employee, override.employee_id, with_for_update=True)
+    cycle = session.get(Cycle, override.cycle_id) if override.cycle_id else None
+    case = session.get(Case, override.case_id) if override.case_id else None
+    pack = _pack(session, cycle, employee)
+    _refuse_if_stale(session, override, employee, case, pack)
     override.status, override.decided_by, override.decided_at = "approved", actor, now
     override.decision_note = (note or "").strip() or None
     record_many(
         session,
         [_event("override_approved", override, actor, now, override.decision_note or "approved")],
     )
-    employee = session.get(Employee, override.employee_id)
-    cycle = session.get(Cycle, override.cycle_id) if override.cycle_id else None
-    case = session.get(Case, override.case_id) if override.case_id else None
-    _apply(session, override, case, _pack(session, cycle, employee), now, actor)
+    _apply(session, override, case, pack, now, actor)
     return override
+
+
+def _refuse_if_stale(session: Session, o: Override, employee, case, pack) -> None:
+    """An approval applies what the proposal saw: refused when the grade moved since (a
+    "force promotion" must never demote) or the case can no longer take the result."""
+    seen = (o.effect or {}).get("from_grade")
+    if seen is not None and employee.grade != seen:
+        raise TransitionError(
+            f"override #{o.id} is stale: {o.employee_id}'s grade is {employee.grade} now, "
+            f"the proposal saw {seen}; reject it and propose again"
+        )
+    if o.kind in ("record_result", "end_probation"):
+        try:
+            _check_case_move(session, o, case, pack)
+        except (TransitionError, NotFoundError) as exc:
+            raise TransitionError(f"override #{o.id} is stale: {exc}") from exc
 
 
 def reject(
