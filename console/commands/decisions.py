@@ -1,9 +1,9 @@
 """``promoflow decisions CYCLE --format json|csv``: one line per evaluated employee.
 
 The shape is fixed by INTERCHANGE.md: JSON prints one object per line with exactly the
-keys of :data:`promoflow.engine.cycles.service.EXPORT_KEYS` (plus ``overrides`` on a line HR
-overruled); CSV has those columns, reasons joined by `` | ``, and one extra last column,
-``overrides``, that describes HR's overrides beside the rule's decision.
+keys of :data:`promoflow.engine.cycles.service.EXPORT_KEYS`; CSV has those columns, with
+reasons and override ids joined by `` | ``. ``outcome``/``to_grade`` are the cycle's one
+outcome (:mod:`promoflow.workflow.outcome`), the rules' own verdict beside them.
 """
 
 from __future__ import annotations
@@ -19,14 +19,6 @@ from promoflow.engine.cycles.service import EXPORT_KEYS, decisions_export
 from promoflow.errors import ConfigError
 
 
-def describe_override(o: dict) -> str:
-    """One override as a CSV cell: ``#3 block_promotion approved (olivia, mia): reason``."""
-    people = ", ".join(p for p in (o.get("proposed_by"), o.get("decided_by")) if p)
-    grade = (o.get("effect") or {}).get("to_grade")
-    target = f" → {grade}" if grade else ""
-    return f"#{o['id']} {o['kind']}{target} {o['status']} ({people}): {o['reason']}"
-
-
 def render(rows: list[dict], fmt: str) -> str:
     """The export text in ``json`` (JSON lines) or ``csv``."""
     if fmt == "json":
@@ -34,19 +26,18 @@ def render(rows: list[dict], fmt: str) -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow((*EXPORT_KEYS, "overrides"))
+        writer.writerow(EXPORT_KEYS)
         for r in rows:
             cells = []
             for key in EXPORT_KEYS:
                 value = r[key]
-                if key == "reasons":
-                    value = " | ".join(value)
+                if key in ("reasons", "overrides"):
+                    value = " | ".join(map(str, value))
                 elif isinstance(value, bool):
                     value = "true" if value else "false"
                 elif value is None:
                     value = ""
                 cells.append(value)
-            cells.append(" | ".join(describe_override(o) for o in r.get("overrides", [])))
             writer.writerow(cells)
         return out.getvalue()
     raise ConfigError(f"unknown format {fmt!r}: use json or csv")

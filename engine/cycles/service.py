@@ -9,17 +9,19 @@ the calendar here); this module is what the milestones and the reports share.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.overrides.service import overrides_for_cycle
+from promoflow.engine.overrides.service import list_overrides
 from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import Case, Cycle, CycleMilestone, Decision, Notice
 from promoflow.errors import NotFoundError
-from promoflow.rules.calendar import cycle_steps, milestone_time
+from promoflow.rules.calendar import cycle_steps, effective_date, milestone_time
 from promoflow.rules.periods import parse_period
+from promoflow.workflow.outcome import Overruled, Ruled, case_outcome
 from promoflow.workflow.specs import waits_on
 
 
@@ -144,51 +146,37 @@ EXPORT_KEYS = (
     "review",
     "rule",
     "reasons",
+    "rule_outcome",
+    "rule_to_grade",
+    "review_decision",
+    "overrides",
+    "effective_from",
 )
 
-#: probation states after a failed review carry review ``dismissal`` in the export
-_DISMISSAL_STATES = {"dismissal_review", "dismissed", "retained"}
 
-#: how a nomination that stopped at a stage reads in the export: (outcome, zh, en)
-_STOPPED = {
-    "failed": (
-        "unchanged",
-        "{stage_zh}未通过，职级不变",
-        "{stage_en} not passed → grade unchanged",
-    ),
-    "missing": (
-        "pending",
-        "{stage_zh}结果截止时未到，待人力资源处理",
-        "{stage_en} result missing at its deadline → waiting for HR",
-    ),
-}
-_STAGE_NAMES = {"test": ("笔试", "written test"), "interview": ("面试", "interview")}
-
-
-def _stopped_promotion(kind: str | None, state: str | None, lang: str) -> tuple[str, str] | None:
-    """A nomination that did not (or not yet) become a promotion: what the export says.
-
-    The rule's nomination stays in the decision row; the export line tells the cycle's
-    result for the person, so a failed written test never reads as "promoted".
-    """
-    if kind != "promotion" or not state:
-        return None
-    if state == "no_vacancy":
-        why = "无空缺职位，职级不变" if lang == "zh" else "no vacancy → grade unchanged"
-        return "unchanged", why
-    short, _, result = state.rpartition("_")
-    if result not in _STOPPED or short not in _STAGE_NAMES:
-        return None
-    outcome, zh, en = _STOPPED[result]
-    stage_zh, stage_en = _STAGE_NAMES[short]
-    text = zh if lang == "zh" else en
-    return outcome, text.format(stage_zh=stage_zh, stage_en=stage_en)
+def grade_overrides(session: Session, cid: str) -> dict[str, list[Overruled]]:
+    """Per employee, the approved overrides of a cycle that set the grade it gives, oldest
+    first: what :func:`~promoflow.workflow.outcome.case_outcome` puts after the rules."""
+    out: dict[str, list[Overruled]] = {}
+    for o in list_overrides(session, cid, "approved"):
+        effect = o.effect or {}
+        if o.changes_grade and "to_grade" in effect:
+            since = effect.get("effective_from")
+            out.setdefault(o.employee_id, []).append(
+                Overruled(
+                    o.id,
+                    effect["outcome"],
+                    effect["to_grade"],
+                    date.fromisoformat(since) if since else None,
+                )
+            )
+    return out
 
 
 def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[str, Any]]:
     """One INTERCHANGE.md line per evaluated employee, ordered by employee id."""
     cid = cycle_id(*parse_cycle_id(cid))
-    get_cycle(session, cid)
+    cycle = get_cycle(session, cid)
     # Columns, not Decision objects: an export of 100k lines must not decode every
     # decision's facts and thresholds (nor the other language's reasons) to print none.
     reasons_column = Decision.reasons_zh if lang == "zh" else Decision.reasons_en
@@ -204,6 +192,7 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
             reasons_column.label("reasons"),
             Case.kind,
             Case.state,
+            Case.flagged,
         )
         .outerjoin(
             Case, (Case.cycle_id == Decision.cycle_id) & (Case.employee_id == Decision.employee_id)
@@ -211,37 +200,38 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
         .where(Decision.cycle_id == cid)
         .order_by(Decision.employee_id)
     )
+    pack = packs.pack_of(session, cycle)
+    effective = effective_date(parse_period(cycle.period_id))
+    overruled = grade_overrides(session, cid)
     out = []
-    for decision in rows:
-        kind, state = decision.kind, decision.state
-        review = decision.review
-        if kind == "probation" and state in _DISMISSAL_STATES:
-            review = "dismissal"
-        reasons = list(decision.reasons or [])
-        outcome, to_grade = decision.outcome, decision.to_grade
-        stopped = _stopped_promotion(kind, state, lang)
-        if stopped is not None:
-            outcome, why = stopped
-            to_grade = decision.from_grade
-            reasons.append(why)
+    for d in rows:
+        ruled = Ruled(d.from_grade, d.to_grade, d.outcome, bool(d.probation), d.review)
+        result = case_outcome(
+            ruled, d.kind, d.state, d.flagged, overruled.get(d.employee_id, ()),
+            pack.grades, effective,
+        )  # fmt: skip
+        reasons = list(d.reasons or [])
+        if result.why(lang):
+            reasons.append(result.why(lang))
         out.append(
             {
                 "cycle": cid,
-                "employee_id": decision.employee_id,
-                "from_grade": decision.from_grade,
-                "to_grade": to_grade,
-                "outcome": outcome,
-                "state": state,
-                "probation": bool(decision.probation),
-                "review": review,
-                "rule": decision.rule,
+                "employee_id": d.employee_id,
+                "from_grade": d.from_grade,
+                "to_grade": result.to_grade,
+                "outcome": result.outcome,
+                "state": d.state,
+                "probation": bool(d.probation),
+                "review": result.review,
+                "rule": d.rule,
                 "reasons": reasons,
+                "rule_outcome": result.rule_outcome,
+                "rule_to_grade": result.rule_to_grade,
+                "review_decision": result.review_decision,
+                "overrides": list(result.overrides),
+                "effective_from": (
+                    result.effective_from.isoformat() if result.effective_from else None
+                ),
             }
         )
-    # HR overrides beside the rule's decision (the fields above stay the rule's own); the
-    # key appears only on lines that have one, so other lines keep the exact shape
-    by_employee = overrides_for_cycle(session, cid)
-    for line in out:
-        if line["employee_id"] in by_employee:
-            line["overrides"] = by_employee[line["employee_id"]]
     return out

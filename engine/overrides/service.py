@@ -522,24 +522,6 @@ def list_overrides(
     return list(session.scalars(query))
 
 
-def overrides_for_cycle(session: Session, cycle_id: str) -> dict[str, list[dict[str, Any]]]:
-    """Every override of a cycle by employee id (for the decisions export beside the rule)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for o in list_overrides(session, cycle_id):
-        out.setdefault(o.employee_id, []).append(
-            {
-                "id": o.id,
-                "kind": o.kind,
-                "status": o.status,
-                "effect": o.effect,
-                "reason": o.reason,
-                "proposed_by": o.proposed_by,
-                "decided_by": o.decided_by,
-            }
-        )
-    return out
-
-
 def effective_overrides(session: Session, cycle_id: str) -> dict[str, Override]:
     """The latest approved grade-changing override per employee of a cycle: what the
     workflow should carry out instead of the rule's decision."""

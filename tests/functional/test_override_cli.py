@@ -49,10 +49,15 @@ def test_a_demotion_is_cancelled_by_two_managers_and_listed_beside_the_rule(cycl
 
     exported = runner.invoke(app, ["--db", cycle_db, "decisions", CYCLE, "--format", "csv"])
     table = {r["employee_id"]: r for r in csv.DictReader(io.StringIO(exported.stdout))}
-    assert (table["E05"]["outcome"], table["E05"]["to_grade"]) == ("demoted", "S4")  # the rule's
-    assert table["E05"]["overrides"].startswith("#1 cancel_demotion")
-    assert "approved (mia, max): 季度内病假" in table["E05"]["overrides"]
+    # the outcome is the override's; the rules' demotion stays beside it (issue 20, item 1)
+    assert (table["E05"]["outcome"], table["E05"]["to_grade"]) == ("unchanged", "S5")
+    assert (table["E05"]["rule_outcome"], table["E05"]["rule_to_grade"]) == ("demoted", "S4")
+    assert table["E05"]["overrides"] == "1"
+    assert table["E05"]["reasons"].endswith("override #1")
     assert table["E01"]["overrides"] == ""
+    as_json = runner.invoke(app, ["--db", cycle_db, "decisions", CYCLE, "--format", "json"])
+    line = next(json.loads(x) for x in as_json.stdout.splitlines() if '"E05"' in x)
+    assert (line["outcome"], line["overrides"], line["effective_from"]) == ("unchanged", [1], None)
 
 
 def test_the_reason_option_is_mandatory(cycle_db):

@@ -174,15 +174,13 @@ def test_set_grade_needs_no_cycle_and_still_four_eyes(cycle_rt):
         assert (employee.grade, employee.grade_since) == ("S6", date(2026, 11, 1))
 
 
-def test_overrides_for_cycle_shows_the_rule_and_the_override_side_by_side(cycle_rt):
+def test_effective_overrides_name_the_approved_grade_overrides_of_a_cycle(cycle_rt):
     o = propose(cycle_rt, "olivia", employee_id="E06", kind="block_promotion", reason="r1")
     decide(cycle_rt, "approve", o.id, "mia")
     with cycle_rt.sessions() as s:
-        found = overrides.overrides_for_cycle(s, CYCLE)
+        found = overrides.effective_overrides(s, CYCLE)
         assert list(found) == ["E06"]
-        assert found["E06"][0]["effect"]["outcome"] == "unchanged"
-        assert found["E06"][0]["status"] == "approved"
-        assert list(overrides.effective_overrides(s, CYCLE)) == ["E06"]
+        assert found["E06"].effect["outcome"] == "unchanged"
 
 
 def test_the_decisions_export_shows_the_rule_decision_and_the_override(cycle_rt):
@@ -192,11 +190,12 @@ def test_the_decisions_export_shows_the_rule_decision_and_the_override(cycle_rt)
     decide(cycle_rt, "approve", o.id, "mia")
     with cycle_rt.sessions() as s:
         lines = {line["employee_id"]: line for line in decisions_export(s, CYCLE)}
-    assert (lines["E02"]["outcome"], lines["E02"]["to_grade"]) == ("promoted", "S6")
-    (shown,) = lines["E02"]["overrides"]
-    assert (shown["kind"], shown["status"]) == ("block_promotion", "approved")
-    assert shown["effect"]["outcome"] == "unchanged"
-    assert "overrides" not in lines["E01"]  # lines without one keep the exact shape
+    # the cycle's outcome is the override's; the rules' own verdict stays beside it
+    assert (lines["E02"]["outcome"], lines["E02"]["to_grade"]) == ("unchanged", "S5")
+    assert (lines["E02"]["rule_outcome"], lines["E02"]["rule_to_grade"]) == ("promoted", "S6")
+    assert lines["E02"]["overrides"] == [o.id]
+    assert lines["E02"]["effective_from"] is None  # the grade does not change
+    assert lines["E01"]["overrides"] == [] and lines["E01"]["effective_from"] == "2026-11-01"
 
 
 def test_a_forced_promotion_goes_one_grade_up_after_a_second_manager_approves(cycle_rt):

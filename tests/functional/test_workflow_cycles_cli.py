@@ -90,6 +90,11 @@ class Cli:
                 "review",
                 "rule",
                 "reasons",
+                "rule_outcome",
+                "rule_to_grade",
+                "review_decision",
+                "overrides",
+                "effective_from",
             ]
             assert row["employee_id"] not in out
             out[row["employee_id"]] = row
