@@ -128,9 +128,7 @@ def register(app: typer.Typer) -> None:
         rt = runtime(ctx)
         when = parse_time(now, rt)
         with rt.unit_of_work() as session:
-            report = steps.run_by_hand(
-                session, cycle, when, rt.actor, None, _forced(force, reason)
-            )
+            report = steps.run_by_hand(session, cycle, when, rt.actor, None, _forced(force, reason))
         _print_report(report)
         _deliver_if_configured(rt, when)
 

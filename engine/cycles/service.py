@@ -9,19 +9,17 @@ the calendar here); this module is what the milestones and the reports share.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.overrides.service import list_overrides
 from promoflow.engine.packs import store as packs
+from promoflow.engine.read.outcomes import cycle_outcomes
 from promoflow.engine.storage.models import Case, Cycle, CycleMilestone, Decision, Notice
 from promoflow.errors import NotFoundError
-from promoflow.rules.calendar import cycle_steps, effective_date, milestone_time
+from promoflow.rules.calendar import cycle_steps, milestone_time
 from promoflow.rules.periods import parse_period
-from promoflow.workflow.outcome import Overruled, Ruled, case_outcome
 from promoflow.workflow.specs import waits_on
 
 
@@ -154,25 +152,6 @@ EXPORT_KEYS = (
 )
 
 
-def grade_overrides(session: Session, cid: str) -> dict[str, list[Overruled]]:
-    """Per employee, the approved overrides of a cycle that set the grade it gives, oldest
-    first: what :func:`~promoflow.workflow.outcome.case_outcome` puts after the rules."""
-    out: dict[str, list[Overruled]] = {}
-    for o in list_overrides(session, cid, "approved"):
-        effect = o.effect or {}
-        if o.changes_grade and "to_grade" in effect:
-            since = effect.get("effective_from")
-            out.setdefault(o.employee_id, []).append(
-                Overruled(
-                    o.id,
-                    effect["outcome"],
-                    effect["to_grade"],
-                    date.fromisoformat(since) if since else None,
-                )
-            )
-    return out
-
-
 def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[str, Any]]:
     """One INTERCHANGE.md line per evaluated employee, ordered by employee id."""
     cid = cycle_id(*parse_cycle_id(cid))
@@ -200,16 +179,10 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
         .where(Decision.cycle_id == cid)
         .order_by(Decision.employee_id)
     )
-    pack = packs.pack_of(session, cycle)
-    effective = effective_date(parse_period(cycle.period_id))
-    overruled = grade_overrides(session, cid)
+    outcomes = cycle_outcomes(session, cycle)
     out = []
     for d in rows:
-        ruled = Ruled(d.from_grade, d.to_grade, d.outcome, bool(d.probation), d.review)
-        result = case_outcome(
-            ruled, d.kind, d.state, d.flagged, overruled.get(d.employee_id, ()),
-            pack.grades, effective,
-        )  # fmt: skip
+        result = outcomes.of(d)
         reasons = list(d.reasons or [])
         if result.why(lang):
             reasons.append(result.why(lang))

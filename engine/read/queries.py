@@ -9,11 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from promoflow.engine.read.outcomes import (
+    OUTCOME_COLUMNS,
+    CycleOutcomes,
+    cycle_outcomes,
+    outcome_counts,
+    outcome_groups,
+)
 from promoflow.engine.storage.models import (
     AuditEvent,
     Case,
@@ -98,18 +106,12 @@ def cycle_row(cycle: Cycle) -> dict[str, Any]:
 
 
 def list_cycles(session: Session) -> list[dict[str, Any]]:
-    """Every cycle, newest period first, with decision counts per outcome."""
-    counts: dict[str, Counter] = {}
-    for cycle_id, outcome, n in session.execute(
-        select(Decision.cycle_id, Decision.outcome, func.count()).group_by(
-            Decision.cycle_id, Decision.outcome
-        )
-    ):
-        counts.setdefault(cycle_id, Counter())[outcome] = n
+    """Every cycle, newest period first, with how many employees end in each outcome (the
+    one outcome: :mod:`promoflow.engine.read.outcomes`)."""
     rows = []
     for cycle in session.scalars(select(Cycle).order_by(Cycle.period_id.desc(), Cycle.cycle_id)):
         row = cycle_row(cycle)
-        c = counts.get(cycle.cycle_id, Counter())
+        c = outcome_counts(session, cycle)
         row["outcomes"] = {o: c.get(o, 0) for o in OUTCOMES}
         row["decisions"] = sum(c.values())
         rows.append(row)
@@ -141,16 +143,12 @@ def waiting_on_hr(session: Session, limit: int = 20) -> tuple[int, list[dict[str
 def grade_distribution(
     session: Session, cycle_id: str, grade_order: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
-    """Employees per grade before the cycle (from_grade) and after it (to_grade)."""
+    """Employees per grade before the cycle and after it (the grade the outcome gives)."""
     before: Counter = Counter()
     after: Counter = Counter()
-    for from_grade, to_grade, n in session.execute(
-        select(Decision.from_grade, Decision.to_grade, func.count())
-        .where(Decision.cycle_id == cycle_id)
-        .group_by(Decision.from_grade, Decision.to_grade)
-    ):
+    for result, from_grade, n in outcome_groups(session, get_cycle(session, cycle_id))[1]:
         before[from_grade] += n
-        after[to_grade] += n
+        after[result.to_grade] += n
     grades = [g for g in grade_order if g in before or g in after]
     grades += sorted((set(before) | set(after)) - set(grades))
     return [{"grade": g, "before": before.get(g, 0), "after": after.get(g, 0)} for g in grades]
@@ -188,6 +186,19 @@ def stage_funnel(session: Session, cycle_id: str) -> list[dict[str, Any]]:
     return funnel
 
 
+def _with_outcome(row: dict[str, Any], outcomes: CycleOutcomes) -> dict[str, Any]:
+    """A case-table row with the one outcome in ``outcome``/``to_grade``, the rules' own
+    verdict beside it."""
+    result = outcomes.of(SimpleNamespace(**row))
+    row["rule_outcome"], row["rule_to_grade"] = row["outcome"], row["to_grade"]
+    row["outcome"], row["to_grade"] = result.outcome, result.to_grade
+    row["review"] = result.review
+    row["review_decision"] = result.review_decision
+    row["overrides"] = list(result.overrides)
+    row["effective_from"] = result.effective_from
+    return row
+
+
 def _case_query(cycle_id: str, flt: CaseFilter):
     query = (
         select(
@@ -220,8 +231,6 @@ def _filtered(query, flt: CaseFilter):
         text = flt.q.strip()
         like = f"%{text.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Decision.employee_id == text, Employee.name.like(like)))
-    if flt.outcome:
-        query = query.where(Decision.outcome == flt.outcome)
     if flt.state:
         query = query.where(Case.state == flt.state)
     if flt.grade:
@@ -259,9 +268,17 @@ def list_cases(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """One page of a cycle's case table: filtered, sorted, counted (all in SQL)."""
+    """One page of a cycle's case table: filtered, sorted, counted.
+
+    Filtering and sorting run in SQL, one page at a time; the outcome is computed per row
+    by the one outcome. Filtering or sorting *by* outcome or resulting grade reads the
+    cycle's matching rows once and pages them here (the outcome is not a column).
+    """
     flt = flt or CaseFilter()
     page, per_page = _clamp_page(page, per_page)
+    outcomes = cycle_outcomes(session, get_cycle(session, cycle_id))
+    if flt.outcome or sort in ("outcome", "to_grade"):
+        return _paged_by_outcome(session, cycle_id, flt, sort, descending, page, per_page)
     total = count_cases(session, cycle_id, flt)
     column = CASE_SORTS.get(sort, Decision.employee_id)
     order = [column.desc() if descending else column.asc()]
@@ -270,12 +287,58 @@ def list_cases(
     rows = session.execute(
         _case_query(cycle_id, flt).order_by(*order).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return Page([r._asdict() for r in rows], total, page, per_page)
+    return Page([_with_outcome(r._asdict(), outcomes) for r in rows], total, page, per_page)
+
+
+def _paged_by_outcome(
+    session: Session,
+    cycle_id: str,
+    flt: CaseFilter,
+    sort: str,
+    descending: bool,
+    page: int,
+    per_page: int,
+) -> Page:
+    """A case table filtered or sorted by the one outcome: the matching rows' outcomes
+    computed from lean rows (each distinct input once), then one page read in full."""
+    outcomes = cycle_outcomes(session, get_cycle(session, cycle_id))
+    of = outcomes.memoised()
+    column = CASE_SORTS.get(sort, Decision.employee_id)
+    order = [Decision.employee_id.asc()]
+    if sort not in ("outcome", "to_grade") and column is not Decision.employee_id:
+        order.insert(0, column.desc() if descending else column.asc())
+    elif column is Decision.employee_id and descending:
+        order = [Decision.employee_id.desc()]
+    lean = _filtered(
+        select(Decision.employee_id, *OUTCOME_COLUMNS)
+        .select_from(Decision)
+        .join(Employee, Employee.employee_id == Decision.employee_id)
+        .outerjoin(
+            Case, and_(Case.cycle_id == Decision.cycle_id, Case.employee_id == Decision.employee_id)
+        )
+        .where(Decision.cycle_id == cycle_id),
+        flt,
+    ).order_by(*order)
+    found = [(row.employee_id, of(row)) for row in session.execute(lean)]
+    if flt.outcome:
+        found = [(e, r) for e, r in found if r.outcome == flt.outcome]
+    if sort in ("outcome", "to_grade"):
+        found.sort(key=lambda item: getattr(item[1], sort), reverse=descending)
+    start = (page - 1) * per_page
+    ids = [e for e, _ in found[start : start + per_page]]
+    rows = {
+        r.employee_id: _with_outcome(r._asdict(), outcomes)
+        for r in session.execute(_case_query(cycle_id, flt).where(Decision.employee_id.in_(ids)))
+    }
+    return Page([rows[e] for e in ids], len(found), page, per_page)
 
 
 def iter_cases(session: Session, cycle_id: str, flt: CaseFilter | None = None, chunk: int = 5000):
-    """Every row of a case table in employee order, fetched in chunks (for exports)."""
-    base = _case_query(cycle_id, flt or CaseFilter()).order_by(Decision.employee_id)
+    """Every row of a case table in employee order, fetched in chunks (for exports), each
+    with the one outcome."""
+    flt = flt or CaseFilter()
+    outcomes = cycle_outcomes(session, get_cycle(session, cycle_id))
+    base = _case_query(cycle_id, flt).order_by(Decision.employee_id)
     last = None
     while True:
         query = base if last is None else base.where(Decision.employee_id > last)
@@ -283,7 +346,9 @@ def iter_cases(session: Session, cycle_id: str, flt: CaseFilter | None = None, c
         if not rows:
             return
         for row in rows:
-            yield row._asdict()
+            found = _with_outcome(row._asdict(), outcomes)
+            if not flt.outcome or found["outcome"] == flt.outcome:
+                yield found
         last = rows[-1].employee_id
 
 
@@ -334,6 +399,19 @@ def case_detail(session: Session, cycle_id: str, employee_id: str) -> dict[str, 
         .where(AuditEvent.employee_id == employee_id, AuditEvent.cycle_id == cycle_id)
         .order_by(AuditEvent.seq)
     ).all()
+    result = cycle_outcomes(session, get_cycle(session, cycle_id)).of(
+        SimpleNamespace(
+            from_grade=decision.from_grade,
+            to_grade=decision.to_grade,
+            outcome=decision.outcome,
+            probation=decision.probation,
+            review=decision.review,
+            kind=case.kind if case else None,
+            state=case.state if case else None,
+            flagged=case.flagged if case else None,
+        ),
+        employee_id,
+    )
     return {
         "employee": {
             "employee_id": employee.employee_id,
@@ -346,12 +424,20 @@ def case_detail(session: Session, cycle_id: str, employee_id: str) -> dict[str, 
         },
         "decision": {
             "id": decision.id,
-            "outcome": decision.outcome,
+            # the one outcome (what the cycle does), the rules' verdict beside it
+            "outcome": result.outcome,
             "from_grade": decision.from_grade,
-            "to_grade": decision.to_grade,
+            "to_grade": result.to_grade,
+            "rule_outcome": decision.outcome,
+            "rule_to_grade": decision.to_grade,
+            "review_decision": result.review_decision,
+            "overrides": list(result.overrides),
+            "effective_from": result.effective_from,
+            "outcome_why_zh": result.why_zh,
+            "outcome_why_en": result.why_en,
             "rule": decision.rule,
             "probation": decision.probation,
-            "review": decision.review,
+            "review": result.review,
             "facts": decision.facts or {},
             "thresholds": decision.thresholds or {},
             "reasons_zh": decision.reasons_zh or [],

@@ -41,7 +41,8 @@ def _seed_many(session) -> None:
         text(
             "INSERT INTO cycles (cycle_id, track, period_id, milestone, pack_id,"
             " pack_version, opened_at, updated_at)"
-            " VALUES (:c, 'sales', '2026Q4', 'open', 'sales', 'v', :now, :now)"
+            " SELECT :c, 'sales', '2026Q4', 'open', 'sales', version, :now, :now"
+            " FROM pack_versions WHERE pack_id = 'sales' AND active"
         ).bindparams(now, c=CYCLE)
     )
     session.execute(

@@ -31,6 +31,10 @@ EXPORT_COLUMNS = [
     "review",
     "probation",
     "flagged",
+    "rule_outcome",
+    "rule_to_grade",
+    "review_decision",
+    "effective_from",
 ]
 
 
