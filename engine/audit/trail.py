@@ -31,7 +31,8 @@ from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
 
 from promoflow import settings
-from promoflow.engine.storage.db import driver_cursor, is_sqlite, sqlite_insert_rows
+from promoflow.engine.storage.bulk import bind_value, insert_tuples
+from promoflow.engine.storage.db import driver_cursor, is_sqlite
 from promoflow.engine.storage.json_text import ReprFloat, plain_sorted_text, sorted_text
 from promoflow.engine.storage.models.audit import AuditEvent, AuditHead
 from promoflow.errors import ConfigError, IntegrityError_
@@ -100,14 +101,6 @@ _COLUMNS = (
     "before", "after", "reason", "prev_hash", "hash",
 )  # fmt: skip
 
-
-_NAMES = ", ".join(f'"{c}"' for c in _COLUMNS)
-#: the driver-level bulk INSERT up to its values (SQLite: :func:`sqlite_insert_rows`)
-_INSERT_HEAD = f"INSERT INTO audit_events ({_NAMES}) VALUES"
-#: the same for psycopg, one row (%s, the JSON columns cast)
-_PG_INSERT = _INSERT_HEAD + " ({})".format(
-    ", ".join("%s::json" if c in ("before", "after") else "%s" for c in _COLUMNS)
-)
 
 #: the audit table without column types: bulk writes and verification skip per-row
 #: type processing and see exactly the JSON text stored (what the hash covers)
@@ -310,8 +303,7 @@ def chain_head(session: Session) -> tuple[int, str, bool]:
 
 def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists: bool) -> None:
     sqlite = is_sqlite(session)
-    utc = at.astimezone(UTC)
-    stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
+    stored = bind_value(_HEAD, "updated_at", at, session.get_bind().dialect)
     mac = head_mac(seq, head_hash, audit_key())
     if exists:
         statement = "UPDATE audit_head SET seq = %s, hash = %s, mac = %s, updated_at = %s "
@@ -321,20 +313,6 @@ def _move_head(session: Session, seq: int, head_hash: str, at: datetime, exists:
         statement += "VALUES (%s, %s, %s, %s, %s)"
     with driver_cursor(session) as cursor:
         cursor.execute(_sql(statement, sqlite), (seq, head_hash, mac, stored, HEAD_ID))
-
-
-def _bulk_insert(session: Session, rows: list[tuple], sqlite: bool) -> None:
-    """Straight to the driver (COPY on PostgreSQL): 100k events must not wait on binding."""
-    with driver_cursor(session) as cursor:
-        if sqlite:
-            sqlite_insert_rows(cursor, _INSERT_HEAD, len(_COLUMNS), rows)
-            return
-        if len(rows) < 50:
-            cursor.executemany(_PG_INSERT, rows)
-            return
-        with cursor.copy(f"COPY audit_events ({_NAMES}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
 
 
 def _object(value: Any) -> Any:
@@ -462,7 +440,7 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
         return 0
     lock_chain(session)
     seq, prev, has_head = chain_head(session)
-    sqlite = is_sqlite(session)
+    dialect = session.get_bind().dialect
     rows = []
     times: dict[datetime, tuple[str, datetime | str]] = {}  # bulk events share a few times
     sha256 = hashlib.sha256
@@ -470,9 +448,7 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
     for kind, actor, at, subject, employee_id, cycle_id, case_id, before, after, reason in encoded:
         seq += 1
         if at not in times:
-            utc = at.astimezone(UTC)
-            stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else utc
-            times[at] = (utc.isoformat(), stored)
+            times[at] = (at.astimezone(UTC).isoformat(), bind_value(_EVENTS, "at", at, dialect))
         at_iso, at_stored = times[at]
         link = prev
         prev = sha256(
@@ -487,7 +463,8 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
                 before, after, reason, link, prev,
             )
         )  # fmt: skip
-    _bulk_insert(session, rows, sqlite)
+    # bound already (payloads are the JSON text hashed; ``at`` bound above): to the driver
+    insert_tuples(session, _EVENTS, _COLUMNS, rows)
     _move_head(session, seq, prev, encoded[-1][2], has_head)
     return len(rows)
 

@@ -21,10 +21,9 @@ from promoflow.engine.audit.trail import Encoded, EventEncoder, append_encoded
 from promoflow.engine.facts.build import Person, prepare_facts
 from promoflow.engine.packs.store import pack_by_version
 from promoflow.engine.parallel import map_chunks, will_fork
-from promoflow.engine.storage.bulk import insert_tuples
+from promoflow.engine.storage.bulk import binder, insert_tuples
 from promoflow.engine.storage.db import driver_rows, reader_url
 from promoflow.engine.storage.models import Cycle, Decision, Employee
-from promoflow.engine.storage.rows import binder
 from promoflow.errors import InputError
 from promoflow.rules.decide import DecisionResult, Verdict, decide, plain_verdict
 from promoflow.rules.packs import Pack
@@ -275,11 +274,9 @@ def _people(session: Session, track: str, grades) -> list[Person]:
         select(*_PERSON)
         .where(Employee.track == track, Employee.active, Employee.grade.in_(grades))
         .order_by(Employee.employee_id),
+        typed=True,
     )
-    to_date = Employee.grade_since.type._cached_result_processor(session.get_bind().dialect, None)
-    if to_date is None:
-        return [Person._make(row) for row in rows]
-    return [Person(e, t, g, to_date(since), o) for e, t, g, since, o in rows]
+    return [Person._make(row) for row in rows]
 
 
 def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -> dict[str, int]:

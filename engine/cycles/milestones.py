@@ -17,11 +17,11 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, cast, insert, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, EventEncoder, append_encoded, encode_event
-from promoflow.engine.cases.moves import CaseRef, Moves, executemany, load_refs
+from promoflow.engine.cases.moves import CaseRef, Moves, load_refs
 from promoflow.engine.cycles.evaluation import chunk_ids, decide_and_plan
 from promoflow.engine.facts.build import build_facts
 from promoflow.engine.notices.outbox import (
@@ -34,7 +34,7 @@ from promoflow.engine.notices.outbox import (
     row_binder,
     with_case,
 )
-from promoflow.engine.storage.bulk import insert_tuples
+from promoflow.engine.storage.bulk import binder, insert_rows, insert_tuples
 from promoflow.engine.storage.db import driver_rows, fk_checks_by_index
 from promoflow.engine.storage.models import (
     Case,
@@ -43,7 +43,6 @@ from promoflow.engine.storage.models import (
     Employee,
     StageResult,
 )
-from promoflow.engine.storage.rows import binder
 from promoflow.rules.calendar import effective_date, milestone_time, probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -575,7 +574,7 @@ def probation_review(session: Session, cycle: Cycle, pack, now: datetime, actor:
                 )
             )
     if results:
-        executemany(session, insert(StageResult.__table__), results)
+        insert_rows(session, StageResult.__table__, results)
     moves.write(session, now, actor)
     return {**moves.counts(), "notices": queue(session, notices, now, actor)}
 

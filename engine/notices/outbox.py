@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select_autoescape
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from promoflow import settings
 from promoflow.engine.audit.trail import Encoded, EventEncoder, append_encoded
-from promoflow.engine.cases.moves import executemany
-from promoflow.engine.storage.bulk import insert_tuples
+from promoflow.engine.storage.bulk import binder, insert_rows, insert_tuples
 from promoflow.engine.storage.db import driver_cursor
 from promoflow.engine.storage.models import Notice
-from promoflow.engine.storage.rows import binder
 from promoflow.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -296,6 +294,6 @@ def _insert(session: Session, prepared: list[tuple[str, Any, Encoded]]) -> int:
         if isinstance(rows[0], tuple):  # bound by row_binder
             insert_tuples(session, Notice.__table__, ROW_KEYS, rows)
         else:
-            executemany(session, insert(Notice.__table__), rows)
+            insert_rows(session, Notice.__table__, rows)
         append_encoded(session, [event for _key, _row, event in prepared])
     return len(prepared)
