@@ -19,13 +19,13 @@ import hashlib
 import hmac
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Text, cast, column, select, table
 from sqlalchemy.orm import Session
@@ -362,9 +362,33 @@ def _tidy(subject, employee_id, cycle_id, case_id, reason) -> tuple:
     return subject, employee_id, cycle_id, case_id, reason
 
 
-#: an event ready to chain: (kind, actor, at, subject, employee_id, cycle_id, case_id,
-#: before JSON text, after JSON text, reason) — see :func:`encode_event`
-Encoded = tuple
+class Encoded(NamedTuple):
+    """An event checked and encoded, ready to chain (see :func:`encode_event`).
+
+    Bulk work builds these in worker processes; what travels back is the plain tuple of
+    these fields in this order (NamedTuples pickle several times slower: see
+    :mod:`promoflow.engine.parallel`), which :func:`append_encoded` reads by unpacking.
+    """
+
+    kind: str
+    actor: str
+    at: datetime
+    subject: str | None
+    employee_id: str | None
+    cycle_id: str | None
+    case_id: int | None
+    #: the stored (and hashed) JSON text of the payloads
+    before: str | None
+    after: str | None
+    reason: str | None
+
+
+def for_case(event: Encoded | tuple, case_id: int | None) -> Encoded:
+    """The same event (or the plain tuple of its fields) about ``case_id``, known only
+    once the case is written. By unpacking: ``_make`` then ``_replace`` cost three times
+    as much (2.0 µs against 0.66 µs), 47k times in the writing process of a 100k open."""
+    kind, actor, at, subject, employee_id, cycle_id, _unknown, before, after, reason = event
+    return Encoded(kind, actor, at, subject, employee_id, cycle_id, case_id, before, after, reason)
 
 
 def encode_event(event: Event, *, plain: bool = False) -> Encoded:
@@ -380,7 +404,7 @@ def encode_event(event: Event, *, plain: bool = False) -> Encoded:
     _check(event)
     after = {**(event.after or {}), **event.extra} if event.extra else event.after
     payload_text = _plain_text if plain else _full_text
-    return (
+    return Encoded(
         event.kind,
         event.actor,
         event.at,
@@ -419,7 +443,7 @@ class EventEncoder:
         subject, employee_id, _cycle, case_id, reason = _tidy(
             subject, employee_id, None, case_id, reason
         )
-        return (
+        return Encoded(
             self.kind, self.actor, self.at, subject, employee_id, self.cycle_id, case_id,
             _plain_text(before), _plain_text(after), reason,
         )  # fmt: skip
@@ -434,8 +458,9 @@ def record_many(session: Session, events: Iterable[Event], *, plain: bool = Fals
     return append_encoded(session, [encode_event(event, plain=plain) for event in events])
 
 
-def append_encoded(session: Session, encoded: list[Encoded]) -> int:
-    """Chain events already encoded by :func:`encode_event`, in the order given."""
+def append_encoded(session: Session, encoded: Sequence[Encoded | tuple]) -> int:
+    """Chain events already encoded by :func:`encode_event`, in the order given: each an
+    :class:`Encoded`, or the plain tuple of its fields that came back from a worker."""
     if not encoded:
         return 0
     lock_chain(session)
@@ -465,7 +490,7 @@ def append_encoded(session: Session, encoded: list[Encoded]) -> int:
         )  # fmt: skip
     # bound already (payloads are the JSON text hashed; ``at`` bound above): to the driver
     insert_tuples(session, _EVENTS, _COLUMNS, rows)
-    _move_head(session, seq, prev, encoded[-1][2], has_head)
+    _move_head(session, seq, prev, Encoded._make(encoded[-1]).at, has_head)
     return len(rows)
 
 

@@ -145,7 +145,7 @@ def refs_with_people(
     """What :func:`load_refs`, :func:`decision_rows` and :func:`people_by_id` return for the
     cases in ``states``, read in one joined query.
 
-    The decisions (``id`` first in ``decision_columns``) are those of the cycle the cases
+    The decisions (``id`` among ``decision_columns``) are those of the cycle the cases
     point at; the people those of the cases, with ``person_columns`` (``name``, …; not the
     id). Each joined row serves as both, so the names of the two sets of columns must not
     clash. Three separate reads scanned all the cycle's decisions and looked employees up
@@ -166,15 +166,22 @@ def refs_with_people(
     )
     if states is not None:
         query = query.where(Case.state.in_(states))
-    nd = len(decision_columns)
-    person_at = len(_CASE_COLUMNS) + nd
     refs, decisions, people = [], {}, {}
     for row in session.execute(query):
-        refs.append(CaseRef(*row[:6]))
-        if row[6] is not None:
-            decisions[row[6]] = row
-        if row[person_at] is not None:
-            people[row[person_at]] = row
+        refs.append(
+            CaseRef(
+                row.case_id,
+                row.case_employee_id,
+                row.case_kind,
+                row.case_state,
+                row.case_flagged,
+                row.case_decision_id,
+            )
+        )
+        if row.id is not None:
+            decisions[row.id] = row
+        if row.person_id is not None:
+            people[row.person_id] = row
     return refs, decisions, people
 
 
@@ -332,38 +339,45 @@ class _CasePlan:
         self._notice_event = EventEncoder("notice", actor, now, cycle_id) if notice else None
 
     def __call__(self, d) -> tuple:
-        """The :data:`OpenedCase` fields as a plain tuple (it travels back from a worker,
-        and a namedtuple pickles 15x slower). Its transition events are not in it: they
-        differ between cases only in employee, rule and case id (:meth:`events`)."""
+        """The :class:`OpenedCase` as a plain tuple of its fields, its notice too: it
+        travels back from a worker, and NamedTuples pickle several times slower
+        (:mod:`promoflow.engine.parallel`); ``OpenedCase._make`` makes it whole. Its
+        transition events are not in it: they differ between cases only in employee, rule
+        and case id (:meth:`events`)."""
         kind = kind_for_decision(d.outcome, bool(d.probation), d.review)
-        state, triggers, _steps, notify = self._path_of(kind)
-        return (
-            kind,
-            state,
-            _initial_flag(kind, d),
-            self.effective_on if d.outcome in ("promoted", "demoted") else None,
-            triggers,
-            self._test_notice(d) if notify and self.notice else None,
+        path = self._path_of(kind)
+        notice = self._test_notice(d) if path.notify and self.notice else None
+        return tuple(
+            OpenedCase(
+                kind=kind,
+                state=path.state,
+                flagged=_initial_flag(kind, d),
+                effective_on=self.effective_on if d.outcome in ("promoted", "demoted") else None,
+                triggers=path.triggers,
+                notice=notice.plain() if notice is not None else None,
+            )
         )
 
     def events(self, kind: str, employee_id: str, rule: str | None, case_id: int) -> list:
         """A new case's ``case_transition`` events, encoded: one per step, the payloads
-        (checked and encoded once per kind) shared between cases."""
+        (checked and encoded once per kind) shared between cases. Plain tuples of the
+        :class:`~promoflow.engine.audit.trail.Encoded` fields: 142k of them are built in
+        the writing process of a 100k open, and ``Encoded(…)`` costs 0.3 µs more each."""
         kind_, actor, at, cid = "case_transition", self.actor, self.now, self.cycle_id
         return [
-            (kind_, actor, at, trig, employee_id, cid, case_id, before, after, rule)
-            for trig, before, after in self._path_of(kind)[2]
+            (kind_, actor, at, trigger, employee_id, cid, case_id, before, after, rule)
+            for trigger, before, after in self._path_of(kind).steps
         ]
 
-    def _path_of(self, kind: str) -> tuple:
+    def _path_of(self, kind: str) -> _OpeningPath:
         path = self._paths.get(kind)
         if path is None:
             path = self._paths[kind] = self._path(kind)
         return path
 
-    def _path(self, kind: str) -> tuple:
+    def _path(self, kind: str) -> _OpeningPath:
         """The state a new case of ``kind`` reaches and its steps, each step's audit event
-        payloads encoded (and the event checked) once: (trigger, before, after)."""
+        payloads encoded (and the event checked) once."""
         spec = spec_for(kind, self.stages)
         path = [("open", None, spec.initial)]
         state = spec.initial
@@ -386,8 +400,8 @@ class _CasePlan:
                 ),
                 plain=True,
             )
-            steps.append((e[3], e[7], e[8]))
-        return state, tuple(t for t, _b, _a in path), steps, notify
+            steps.append(_Step(e.subject, e.before, e.after))
+        return _OpeningPath(state, tuple(t for t, _b, _a in path), tuple(steps), notify)
 
     def _test_notice(self, d):
         """The written-test notice, rendered (its case id is filled in when written)."""
@@ -401,17 +415,43 @@ class _CasePlan:
             pass_mark=n.pass_mark,
         )
         outgoing = Outgoing(self.cycle_id, d.employee_id, None, "test", params)
-        key, row, event = prepare(
+        prepared = prepare(
             outgoing, n.lang, self.now, self.actor, self._notice_event, domain=n.domain
         )
-        return key, n.bind(row), event
+        return prepared._replace(row=n.bind(prepared.row))
 
 
 _CycleRef = namedtuple("_CycleRef", "cycle_id")
 _NameRef = namedtuple("_NameRef", "name")
-OpenedCase = namedtuple(
-    "OpenedCase", "kind state flagged effective_on triggers notice", module=__name__
-)
+
+
+class _Step(NamedTuple):
+    """One step of opening a case: its trigger and audit payloads, encoded once per kind."""
+
+    trigger: str
+    before: str | None
+    after: str | None
+
+
+class _OpeningPath(NamedTuple):
+    """How a new case of one kind opens."""
+
+    state: str
+    triggers: tuple[str, ...]
+    steps: tuple[_Step, ...]
+    notify: bool
+
+
+class OpenedCase(NamedTuple):
+    """How a decision's case opens, as planned beside the decision (in a worker)."""
+
+    kind: str
+    state: str
+    flagged: str | None
+    effective_on: Any
+    triggers: tuple[str, ...]
+    #: its written-test notice (:meth:`PreparedNotice.plain` form), case id still unknown
+    notice: tuple | None
 
 
 # --- deadlines and stage notices ----------------------------------------------------------
