@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine.storage.db import driver_cursor
 
-#: below this many rows PostgreSQL gets executemany rather than COPY or unnest
+#: below this many rows PostgreSQL gets executemany rather than COPY (or a staging table)
 COPY_FROM = 50
 #: rows per INSERT statement in :func:`sqlite_insert_rows`
 SQLITE_ROWS_PER_INSERT = 50
