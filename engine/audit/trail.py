@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -383,12 +384,19 @@ class Encoded(NamedTuple):
     reason: str | None
 
 
+#: builds an :class:`Encoded` from the tuple of its fields in order, for the hot paths
+#: (285k events at a 100k open): ``Encoded(…)`` goes through a Python ``__new__`` and
+#: cost 0.38 µs more than building the tuple, this 0.14 µs more (timeit)
+_encoded = partial(tuple.__new__, Encoded)
+
+
 def for_case(event: Encoded | tuple, case_id: int | None) -> Encoded:
     """The same event (or the plain tuple of its fields) about ``case_id``, known only
-    once the case is written. By unpacking: ``_make`` then ``_replace`` cost three times
-    as much (2.0 µs against 0.66 µs), 47k times in the writing process of a 100k open."""
+    once the case is written. By unpacking: ``_make`` then ``_replace`` cost five times
+    as much (timeit), 47k times in the writing process of a 100k open."""
     kind, actor, at, subject, employee_id, cycle_id, _unknown, before, after, reason = event
-    return Encoded(kind, actor, at, subject, employee_id, cycle_id, case_id, before, after, reason)
+    fields = (kind, actor, at, subject, employee_id, cycle_id, case_id, before, after, reason)
+    return _encoded(fields)
 
 
 def encode_event(event: Event, *, plain: bool = False) -> Encoded:
@@ -404,17 +412,19 @@ def encode_event(event: Event, *, plain: bool = False) -> Encoded:
     _check(event)
     after = {**(event.after or {}), **event.extra} if event.extra else event.after
     payload_text = _plain_text if plain else _full_text
-    return Encoded(
-        event.kind,
-        event.actor,
-        event.at,
-        event.subject,
-        event.employee_id,
-        event.cycle_id,
-        event.case_id,
-        payload_text(event.before),
-        payload_text(after),
-        event.reason,
+    return _encoded(
+        (
+            event.kind,
+            event.actor,
+            event.at,
+            event.subject,
+            event.employee_id,
+            event.cycle_id,
+            event.case_id,
+            payload_text(event.before),
+            payload_text(after),
+            event.reason,
+        )
     )
 
 
@@ -443,10 +453,10 @@ class EventEncoder:
         subject, employee_id, _cycle, case_id, reason = _tidy(
             subject, employee_id, None, case_id, reason
         )
-        return Encoded(
+        return _encoded((
             self.kind, self.actor, self.at, subject, employee_id, self.cycle_id, case_id,
             _plain_text(before), _plain_text(after), reason,
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
 def record_many(session: Session, events: Iterable[Event], *, plain: bool = False) -> int:
