@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -167,21 +168,18 @@ def refs_with_people(
     if states is not None:
         query = query.where(Case.state.in_(states))
     refs, decisions, people = [], {}, {}
-    for row in session.execute(query):
-        refs.append(
-            CaseRef(
-                row.case_id,
-                row.case_employee_id,
-                row.case_kind,
-                row.case_state,
-                row.case_flagged,
-                row.case_decision_id,
-            )
-        )
-        if row.id is not None:
-            decisions[row.id] = row
-        if row.person_id is not None:
-            people[row.person_id] = row
+    result = session.execute(query)
+    # positions looked up by name once: a Row's attribute costs 0.6 µs a read (timeit),
+    # eight reads a case of 100k
+    at = {key: i for i, key in enumerate(result.keys())}
+    case_of = itemgetter(*(at[f"case_{c.key}"] for c in _CASE_COLUMNS))
+    decision_at, person_at = at["id"], at["person_id"]
+    for row in result:
+        refs.append(CaseRef(*case_of(row)))
+        if row[decision_at] is not None:
+            decisions[row[decision_at]] = row
+        if row[person_at] is not None:
+            people[row[person_at]] = row
     return refs, decisions, people
 
 

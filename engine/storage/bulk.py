@@ -304,10 +304,9 @@ def update_rows(
         if dialect.name == "sqlite" or len(values) < COPY_FROM:
             mark = "?" if dialect.paramstyle == "qmark" else "%s"
             assign = ", ".join(f"{q} = {mark}" for q in (*sets, *fixed_sets))
-            cursor.executemany(
-                f"UPDATE {name} SET {assign} WHERE {where} = {mark}",
-                [(*v[:-1], *fixed, v[-1]) for v in values],
-            )
+            if fixed:  # the constants go between the columns set and the key
+                values = [(*v[:-1], *fixed, v[-1]) for v in values]
+            cursor.executemany(f"UPDATE {name} SET {assign} WHERE {where} = {mark}", values)
             return
         # same column types, none of the constraints: only the key and the columns set
         staging = preparer.quote(f"pf_staging_{table.name}")
