@@ -27,6 +27,7 @@ from promoflow.engine.cycles.evaluation import chunk_ids, decide_and_plan
 from promoflow.engine.facts.build import build_facts
 from promoflow.engine.notices.outbox import (
     Outgoing,
+    PreparedNotice,
     default_domain,
     default_lang,
     prepare,
@@ -416,7 +417,7 @@ class _CasePlan:
         prepared = prepare(
             outgoing, n.lang, self.now, self.actor, self._notice_event, domain=n.domain
         )
-        return prepared._replace(row=n.bind(prepared.row))
+        return PreparedNotice(prepared.key, n.bind(prepared.row), prepared.event)
 
 
 _CycleRef = namedtuple("_CycleRef", "cycle_id")
