@@ -22,9 +22,8 @@ Python-side ``onupdate``, another dialect) goes through SQLAlchemy Core instead.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -172,7 +171,7 @@ def sqlite_insert_rows(cursor, head: str, width: int, rows: Sequence[Sequence]) 
     size = SQLITE_ROWS_PER_INSERT
     whole = len(rows) // size * size
     if whole:
-        flat = itertools.chain.from_iterable
+        flat = chain.from_iterable
         cursor.executemany(
             f"{head} {', '.join([one] * size)}",
             [tuple(flat(rows[i : i + size])) for i in range(0, whole, size)],
