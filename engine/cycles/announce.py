@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, record_many
-from promoflow.engine.cases.moves import Moves, executemany, load_refs, update_by_key
+from promoflow.engine.cases.moves import Moves, load_refs
 from promoflow.engine.cycles.milestones import (
     NOTICE_DECISION_COLUMNS,
     decision_rows,
@@ -28,6 +28,7 @@ from promoflow.engine.cycles.milestones import (
 )
 from promoflow.engine.notices.outbox import Outgoing, default_lang, queue
 from promoflow.engine.overrides.service import effective_overrides
+from promoflow.engine.storage.bulk import insert_rows, update_rows
 from promoflow.engine.storage.models import (
     Cycle,
     Decision,
@@ -172,7 +173,7 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
             notices.append(Outgoing(cycle.cycle_id, d.employee_id, ref.id, ref.kind, params))
     moves.write(session, now, actor)
     if history:
-        executemany(session, insert(GradeHistory.__table__), history)
+        insert_rows(session, GradeHistory.__table__, history)
     counts = moves.counts()
     counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
     return counts
@@ -322,6 +323,6 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
         )
     moves.write(session, now, actor)
     if updates:
-        update_by_key(session, Employee.__table__, "employee_id", updates)
+        update_rows(session, Employee.__table__, "employee_id", updates)
     record_many(session, events, plain=True)  # grades and ISO dates as text
     return {**moves.counts(), "grade_changes": len(updates)}

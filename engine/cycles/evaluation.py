@@ -21,10 +21,9 @@ from promoflow.engine.audit.trail import Encoded, EventEncoder, append_encoded
 from promoflow.engine.facts.build import Person, prepare_facts
 from promoflow.engine.packs.store import pack_by_version
 from promoflow.engine.parallel import map_chunks, will_fork
-from promoflow.engine.storage.bulk import insert_tuples
+from promoflow.engine.storage.bulk import binder, insert_tuples
 from promoflow.engine.storage.db import driver_rows, reader_url
 from promoflow.engine.storage.models import Cycle, Decision, Employee
-from promoflow.engine.storage.rows import binder
 from promoflow.errors import InputError
 from promoflow.rules.decide import DecisionResult, Verdict, decide, plain_verdict
 from promoflow.rules.packs import Pack
@@ -170,6 +169,22 @@ class Decided(NamedTuple):
     missing: list
 
 
+class DecidedChunk(NamedTuple):
+    """What a worker sends back for a chunk of employees (:class:`_ChunkJob`).
+
+    Plain tuples inside, not NamedTuples: those pickle several times slower (see
+    :mod:`promoflow.engine.parallel`), and this process, which unpickles every chunk, is
+    the one the run waits on.
+    """
+
+    #: the decision rows, bound for the driver (in :data:`_KEYS` order)
+    rows: list[tuple]
+    #: their audit events (the fields of :class:`~promoflow.engine.audit.trail.Encoded`)
+    events: list[tuple]
+    #: per decision, the fields of its :class:`Decided` (id still 0) and what ``plan`` made
+    pairs: list[tuple[tuple, Any]]
+
+
 def _values(cycle_id: str, r: DecisionResult, now: datetime) -> tuple:
     return (
         cycle_id, r.employee_id, r.outcome, r.from_grade, r.to_grade, r.rule, r.pack_id,
@@ -256,11 +271,14 @@ def decide_and_plan(
         pack, prepared, cycle.cycle_id, cycle.period_id, now, actor,
         binder(table, _KEYS, session.get_bind().dialect), plan,
     )  # fmt: skip
-    for rows, events, pairs in map_chunks(job, len(prepared.people)):
-        insert_tuples(session, table, _KEYS, rows)
-        append_encoded(session, events)
-        ids = chunk_ids(session, Decision, cycle.cycle_id, [d[1] for d, _ in pairs])
-        on_chunk([(Decided(ids[d[1]], *d[1:]), extra) for d, extra in pairs])
+    for chunk in map_chunks(job, len(prepared.people)):
+        insert_tuples(session, table, _KEYS, chunk.rows)
+        append_encoded(session, chunk.events)
+        decided = []
+        for (_unknown, employee_id, *rest), extra in chunk.pairs:
+            decided.append((employee_id, rest, extra))
+        ids = chunk_ids(session, Decision, cycle.cycle_id, [e for e, _, _ in decided])
+        on_chunk([(Decided(ids[e], e, *rest), extra) for e, rest, extra in decided])
 
 
 def _people(session: Session, track: str, grades) -> list[Person]:
@@ -275,11 +293,9 @@ def _people(session: Session, track: str, grades) -> list[Person]:
         select(*_PERSON)
         .where(Employee.track == track, Employee.active, Employee.grade.in_(grades))
         .order_by(Employee.employee_id),
+        typed=True,
     )
-    to_date = Employee.grade_since.type._cached_result_processor(session.get_bind().dialect, None)
-    if to_date is None:
-        return [Person._make(row) for row in rows]
-    return [Person(e, t, g, to_date(since), o) for e, t, g, since, o in rows]
+    return [Person._make(row) for row in rows]
 
 
 def chunk_ids(session: Session, model, cycle_id: str, employee_ids: list[str]) -> dict[str, int]:
@@ -324,7 +340,7 @@ class _ChunkJob:
         self.pack, self.prepared, self.bind, self.plan = pack, prepared, bind, plan
         self.cycle_id, self.period_id, self.now, self.actor = cycle_id, period_id, now, actor
 
-    def __call__(self, start: int, stop: int) -> tuple[list, list, list[tuple[Decided, Any]]]:
+    def __call__(self, start: int, stop: int) -> DecidedChunk:
         prepared = self.prepared
         values = prepared.values_for(start, stop)
         facts = {}
@@ -353,6 +369,5 @@ class _ChunkJob:
                 r.review,
                 missing,
             )
-            # plain tuples travel back: a namedtuple pickles 15x slower (__reduce_ex__)
-            pairs.append((tuple(d), plan(d) if plan else None))
-        return rows, events, pairs
+            pairs.append((tuple(d), plan(d) if plan else None))  # plain: see DecidedChunk
+        return DecidedChunk(rows, list(map(tuple, events)), pairs)

@@ -26,7 +26,7 @@ from promoflow.engine.imports.base import (
 )
 from promoflow.engine.imports.reader import Row
 from promoflow.engine.storage.bulk import insert_columns, update_rows
-from promoflow.engine.storage.db import driver_cursor
+from promoflow.engine.storage.db import driver_rows
 from promoflow.engine.storage.models import Employee, GradeHistory
 
 COLUMNS = ("employee_id", "name", "track", "grade", "grade_since")
@@ -321,22 +321,10 @@ def _load_existing(ctx: ImportContext, ids: list[str]) -> dict[str, tuple]:
             query = select(*columns).where(table.c.employee_id.in_(part))
             existing.update((row[0], tuple(row[1:])) for row in session.execute(query))
         return existing
-    dialect = session.get_bind().dialect
-    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
-    with driver_cursor(session) as cursor:
-        cursor.execute(f"SELECT {names} FROM {dialect.identifier_preparer.format_table(table)}")
-        rows = cursor.fetchall()
-        coltypes = [d[1] for d in cursor.description]
     wanted = set(ids)
-    rows = [row for row in rows if row[0] in wanted]
-    stored = list(zip(*rows, strict=True)) or [() for _ in columns]
     # the values as SQLAlchemy would read them (SQLite keeps dates as text)
-    for at, column in enumerate(columns):
-        process = column.type._cached_result_processor(dialect, coltypes[at])
-        if process is not None:
-            memo = {v: process(v) for v in set(stored[at])}
-            stored[at] = tuple(map(memo.__getitem__, stored[at]))
-    return {row[0]: row[1:] for row in zip(*stored, strict=True)}
+    rows = driver_rows(session, select(*columns), typed=True)
+    return {row[0]: row[1:] for row in rows if row[0] in wanted}
 
 
 def _resolve_entry_grades(ctx: ImportContext, plan: Plan) -> None:

@@ -29,7 +29,7 @@ from promoflow.engine.imports.base import (
     require_columns,
 )
 from promoflow.engine.storage.bulk import insert_columns, insert_rows, update_rows
-from promoflow.engine.storage.db import driver_cursor
+from promoflow.engine.storage.db import driver_cursor, result_processor
 from promoflow.engine.storage.models import Employee, Metric, MetricRevision, Period
 from promoflow.rules.periods import parse_period
 
@@ -429,7 +429,7 @@ def _compare_stored(
     values = plan.values
     with driver_cursor(session) as cursor:
         cursor.execute(sql, (*period_ids, *names))
-        process = table.c.value.type._cached_result_processor(dialect, cursor.description[4][1])
+        process = result_processor(table.c.value.type, dialect, cursor.description[4][1])
         to_value = process or (lambda v: v)
         first = cursor.fetchmany(20000)
         groups = plan.index() if first else {}

@@ -23,8 +23,8 @@ from promoflow.engine.imports.base import Applied, ImportContext, check_extra_ce
 from promoflow.engine.notices.outbox import Outgoing, queue
 from promoflow.engine.packs.store import pack_of
 from promoflow.engine.storage.bulk import insert_columns
-from promoflow.engine.storage.db import driver_cursor, is_sqlite
-from promoflow.engine.storage.models import Cycle, Decision, Employee, StageResult
+from promoflow.engine.storage.db import driver_rows
+from promoflow.engine.storage.models import Case, Cycle, Decision, Employee, StageResult
 from promoflow.errors import NotFoundError
 from promoflow.rules.calendar import probation_month
 from promoflow.rules.periods import parse_period
@@ -115,14 +115,13 @@ def _load_cycle(ctx: ImportContext, cid: str) -> _CycleInfo | None:
         return None
     pack = pack_of(ctx.session, cycle)
     # the columns of load_refs, at driver level: a file names a part of 100k cases
-    with driver_cursor(ctx.session) as cursor:
-        mark = "?" if is_sqlite(ctx.session) else "%s"
-        cursor.execute(
-            "SELECT id, employee_id, kind, state, flagged, decision_id FROM cases "
-            f"WHERE cycle_id = {mark}",
-            (cid,),
-        )
-        cases = {row[1]: row for row in cursor.fetchall()}
+    rows = driver_rows(
+        ctx.session,
+        select(
+            Case.id, Case.employee_id, Case.kind, Case.state, Case.flagged, Case.decision_id
+        ).where(Case.cycle_id == cid),
+    )
+    cases = {row[1]: row for row in rows}
     stages = tuple(pack.stages)
     return _CycleInfo(
         cycle,

@@ -15,19 +15,17 @@ from datetime import datetime
 from functools import cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select_autoescape
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from promoflow import settings
-from promoflow.engine.audit.trail import Encoded, EventEncoder, append_encoded
-from promoflow.engine.cases.moves import executemany
-from promoflow.engine.storage.bulk import insert_tuples
+from promoflow.engine.audit.trail import Encoded, EventEncoder, append_encoded, for_case
+from promoflow.engine.storage.bulk import binder, insert_rows, insert_tuples
 from promoflow.engine.storage.db import driver_cursor
 from promoflow.engine.storage.models import Notice
-from promoflow.engine.storage.rows import binder
 from promoflow.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -178,6 +176,23 @@ def _queued(session: Session, keys: list[str]) -> set[str]:
     return existing
 
 
+class PreparedNotice(NamedTuple):
+    """A notice rendered by :func:`prepare`, ready for :func:`queue_prepared`."""
+
+    #: its idempotency key (:func:`idempotency_key`)
+    key: str
+    #: the outbox row: a dict, or the tuple :func:`row_binder` bound (in :data:`ROW_KEYS` order)
+    row: dict[str, Any] | tuple
+    #: its ``notice`` audit event (a plain tuple of the fields after a worker sent it back)
+    event: Encoded | tuple
+
+    def plain(self) -> tuple:
+        """The notice as plain tuples, to travel back from a worker process (NamedTuples
+        pickle several times slower: :mod:`promoflow.engine.parallel`); :func:`with_case`
+        makes it whole again."""
+        return (self.key, self.row, tuple(self.event))
+
+
 def prepare(
     n: Outgoing,
     lang: str,
@@ -185,8 +200,8 @@ def prepare(
     actor: str,
     encode: EventEncoder | None = None,
     domain: str | None = None,
-) -> tuple[str, dict, Encoded]:
-    """One notice rendered, as (idempotency key, outbox row, audit event encoded).
+) -> PreparedNotice:
+    """One notice rendered: its idempotency key, outbox row and audit event encoded.
 
     Pure (no session), so large milestones render in worker processes; :func:`queue_prepared`
     writes the result. A case id unknown yet (None) can be filled in later with
@@ -223,7 +238,7 @@ def prepare(
         "notice", actor, now, n.cycle_id,
     ):  # fmt: skip
         raise ValueError("a notice's event encoder is for another cycle, actor or time")
-    return key, row, encode(key, n.employee_id, None, after, None, n.case_id)
+    return PreparedNotice(key, row, encode(key, n.employee_id, None, after, None, n.case_id))
 
 
 #: the outbox columns :func:`prepare` fills, in the order of a bound row (:func:`row_binder`)
@@ -243,15 +258,15 @@ def row_binder(dialect) -> Callable[[dict], tuple]:
     return lambda row: bind(get(row))
 
 
-def with_case(prepared: tuple[str, Any, Encoded], case_id: int) -> tuple[str, Any, Encoded]:
-    """A prepared notice (row as a dict, or bound) whose case id became known after it was
-    rendered."""
+def with_case(prepared: PreparedNotice | tuple, case_id: int | None) -> PreparedNotice:
+    """A prepared notice (or its :meth:`~PreparedNotice.plain` form; row as a dict, or
+    bound) whose case id became known after it was rendered."""
     key, row, event = prepared
     if isinstance(row, tuple):
         row = (*row[:_CASE_AT], case_id, *row[_CASE_AT + 1 :])
     else:
         row = {**row, "case_id": case_id}
-    return key, row, (*event[:6], case_id, *event[7:])
+    return PreparedNotice(key, row, for_case(event, case_id))
 
 
 def default_domain(config: Settings | None = None) -> str:
@@ -276,26 +291,26 @@ def queue(session: Session, notices: list[Outgoing], now: datetime, actor: str) 
     return _insert(session, prepared)
 
 
-def queue_prepared(session: Session, prepared: list[tuple[str, Any, Encoded]]) -> int:
+def queue_prepared(session: Session, prepared: list[PreparedNotice]) -> int:
     """Insert notices rendered by :func:`prepare` (rows as dicts, or bound by
     :func:`row_binder`), except those queued before."""
     if not prepared:
         return 0
-    existing = _queued(session, [key for key, _row, _event in prepared])
+    existing = _queued(session, [item.key for item in prepared])
     fresh = []
     for item in prepared:
-        if item[0] not in existing:
-            existing.add(item[0])
+        if item.key not in existing:
+            existing.add(item.key)
             fresh.append(item)
     return _insert(session, fresh)
 
 
-def _insert(session: Session, prepared: list[tuple[str, Any, Encoded]]) -> int:
+def _insert(session: Session, prepared: list[PreparedNotice]) -> int:
     if prepared:
-        rows = [row for _key, row, _event in prepared]
+        rows = [item.row for item in prepared]
         if isinstance(rows[0], tuple):  # bound by row_binder
             insert_tuples(session, Notice.__table__, ROW_KEYS, rows)
         else:
-            executemany(session, insert(Notice.__table__), rows)
-        append_encoded(session, [event for _key, _row, event in prepared])
+            insert_rows(session, Notice.__table__, rows)
+        append_encoded(session, [item.event for item in prepared])
     return len(prepared)

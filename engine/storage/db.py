@@ -16,11 +16,10 @@ machine and load. ``synchronous`` stays FULL: a committed decision survives a po
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -105,6 +104,13 @@ def journal_mode(url: str, config: Settings | None = None) -> str | None:
 def _configure_sqlite(
     engine: Engine, journal: str | None, readonly: bool, config: Settings
 ) -> None:
+    # sqlite3 binds None as NULL either way, but first looks for an adapter for it (None
+    # is not among the types it binds as they are) and, finding none, for ``__adapt__``
+    # and ``__conform__``: about 4 % of the instructions of inserting an open's rows. With
+    # an adapter that answers None for None (``{}.get``, a C function: no Python frame per
+    # value) the search ends at the first dictionary lookup. Registered when a SQLite
+    # engine is made, not at import; process-wide, and what None is bound as is unchanged.
+    sqlite3.register_adapter(type(None), {}.get)
     page_size = sqlite_page_size(config)
     busy_ms = int(busy_timeout_seconds(config) * 1000)
     cache_kib = 1024 * sqlite_cache_mib(config)
@@ -199,56 +205,42 @@ def driver_cursor(session: Session):
     return closing(session.connection().connection.driver_connection.cursor())
 
 
-#: rows per INSERT statement in :func:`sqlite_insert_rows`
-SQLITE_ROWS_PER_INSERT = 50
-
-
-def sqlite_insert_rows(cursor, head: str, width: int, rows: Sequence[Sequence]) -> None:
-    """``rows`` (each ``width`` values) inserted on a sqlite3 cursor, 50 rows per statement.
-
-    ``head`` is ``INSERT INTO t (a, b) VALUES``. Why not ``executemany`` of one row: each
-    execution of a statement costs SQLite a statement start and end (the statement
-    journal, constraint counters) and Python a round trip of the GIL; 50 rows per
-    execution took a fifth off the instructions of inserting an open's decisions and
-    audit events (callgrind, the same rows). The rows go in in order, as one by one; 50
-    rows of the widest table stay far below SQLite's limit on parameters.
-    """
-    one = "(" + ", ".join("?" * width) + ")"
-    size = SQLITE_ROWS_PER_INSERT
-    whole = len(rows) // size * size
-    if whole:
-        flat = itertools.chain.from_iterable
-        cursor.executemany(
-            f"{head} {', '.join([one] * size)}",
-            [tuple(flat(rows[i : i + size])) for i in range(0, whole, size)],
-        )
-    if whole < len(rows):
-        cursor.executemany(f"{head} {one}", rows[whole:])
-
-
-# sqlite3 binds None as NULL either way, but first looks for an adapter for it (None is
-# not among the types it binds as they are) and, finding none, for ``__adapt__`` and
-# ``__conform__``: about 4 % of the instructions of inserting an open's rows. With an
-# adapter registered that answers None for None (``{}.get``, a C function: no Python
-# frame per value), the search ends at the first dictionary lookup. Process-wide, and
-# what every None is bound as does not change.
-sqlite3.register_adapter(type(None), {}.get)
-
-
-def driver_rows(session: Session, statement) -> list[tuple]:
+def driver_rows(session: Session, statement, *, typed: bool = False) -> list[tuple]:
     """All rows of ``statement`` straight from the DBAPI cursor, values as the driver
-    returns them (no result objects, no type processing): for bulk reads of plain columns.
-    A worker reading its chunk of metrics spent a fifth of its time in SQLAlchemy's row
-    buffering; the ids of a written chunk cost five times as much through the ORM."""
-    compiled = statement.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
+    returns them (no result objects): for bulk reads. A worker reading its chunk of
+    metrics spent a fifth of its time in SQLAlchemy's row buffering; the ids of a written
+    chunk cost five times as much through the ORM.
+
+    ``typed``: each value as SQLAlchemy would read it (its column type's
+    :func:`result_processor`, each distinct value converted once: SQLite keeps dates as
+    text); else as the driver returns it, for plain columns.
+    """
+    dialect = session.get_bind().dialect
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     if compiled.positiontup is not None:
         params = tuple(params[name] for name in compiled.positiontup)
     with driver_cursor(session) as cursor:
         cursor.execute(compiled.string, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+        coltypes = [d[1] for d in cursor.description]
+    if not typed or not rows:
+        return rows
+    columns = list(zip(*rows, strict=True))
+    converted = False
+    for at, column in enumerate(statement.selected_columns):
+        process = result_processor(column.type, dialect, coltypes[at])
+        if process is not None:
+            memo = {v: process(v) for v in set(columns[at])}
+            columns[at] = tuple(map(memo.__getitem__, columns[at]))
+            converted = True
+    return list(zip(*columns, strict=True)) if converted else rows
+
+
+def result_processor(type_, dialect, coltype=None):
+    """How SQLAlchemy turns a driver value of ``type_`` into Python (None: as it is): the
+    public ``TypeEngine.result_processor`` of the type's dialect implementation."""
+    return type_.dialect_impl(dialect).result_processor(dialect, coltype)
 
 
 @contextmanager

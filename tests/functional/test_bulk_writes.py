@@ -1,4 +1,4 @@
-"""Driver-level bulk writes (``cases.executemany``, ``cases.update_by_key``) store exactly
+"""Driver-level bulk writes (``bulk.insert_rows``, ``bulk.update_rows``) store exactly
 what SQLAlchemy's own executemany stores: the same text, storage class and values read
 back through the ORM, column type by column type, on SQLite and PostgreSQL."""
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Table, func, insert, select, text
 
-from promoflow.engine.cases import moves as bulk
+from promoflow.engine.storage import bulk
 from promoflow.engine.storage.models import (
     Case,
     Cycle,
@@ -23,7 +23,7 @@ from promoflow.engine.storage.models import (
 NOW = datetime(2026, 10, 8, 1, 2, 3, 456789, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 CYCLE = "sales-2026Q3"
-#: more rows than the PostgreSQL COPY / unnest threshold, so both driver paths run
+#: more rows than the PostgreSQL COPY / staging-table threshold, so both driver paths run
 N = 60
 
 
@@ -188,17 +188,17 @@ def test_inserts_store_what_sqlalchemy_stores(session):
     _seed_cycle(session)
     emp = Employee.__table__
     _old(session, emp, _employees("OLD"))
-    bulk.executemany(session, insert(emp), _employees("NEW"))
+    bulk.insert_rows(session, emp, _employees("NEW"))
     for table, rows in (
         (Case.__table__, _cases),
         (GradeHistory.__table__, _history),
         (StageResult.__table__, _results),
     ):
         _old(session, table, rows("OLD"))
-        bulk.executemany(session, insert(table), rows("NEW"))
+        bulk.insert_rows(session, table, rows("NEW"))
     case_ids = dict(session.execute(select(Case.employee_id, Case.id)).all())
     _old(session, Notice.__table__, _notices("OLD", case_ids))
-    bulk.executemany(session, insert(Notice.__table__), _notices("NEW", case_ids))
+    bulk.insert_rows(session, Notice.__table__, _notices("NEW", case_ids))
     session.flush()
 
     for table, key in (
@@ -271,11 +271,11 @@ def test_updates_store_what_sqlalchemy_stores(session, count):
     bulk._update_core(
         session, emp, "employee_id", ["grade", "grade_since", "updated_at"], employee_updates("OLD")
     )
-    bulk.update_by_key(session, emp, "employee_id", employee_updates("NEW"))
+    bulk.update_rows(session, emp, "employee_id", employee_updates("NEW"))
     bulk._update_core(
         session, Case.__table__, "id", ["state", "flagged", "updated_at"], case_updates("OLD")
     )
-    bulk.update_by_key(session, Case.__table__, "id", case_updates("NEW"))
+    bulk.update_rows(session, Case.__table__, "id", case_updates("NEW"))
 
     for table in (emp, Case.__table__):
         old = _stored(session, table, "employee_id", "OLD")
@@ -291,17 +291,29 @@ def test_updates_store_what_sqlalchemy_stores(session, count):
     assert session.scalar(select(func.count()).where(Employee.grade_since == date(2026, 11, 1)))
 
 
-def test_other_statements_still_go_through_sqlalchemy(session):
-    """An insert with anything more than plain rows (here a RETURNING-free prefix) is not
-    taken to the driver, and a row missing a key fails as SQLAlchemy makes it fail."""
-    rows = _employees("IGN")[:2]
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        statement = insert(Employee.__table__).prefix_with("OR IGNORE")
-        bulk.executemany(session, statement, rows)
-        bulk.executemany(session, statement, rows)  # ignored, not a duplicate-key error
-        assert session.scalar(select(func.count()).select_from(Employee)) == 2
+def test_a_row_missing_a_key_fails_as_sqlalchemy_makes_it_fail(session):
     broken = _employees("BAD")[:2]
     del broken[1]["name"]
     with pytest.raises(Exception, match="name"):
-        bulk.executemany(session, insert(Employee.__table__), broken)
+        bulk.insert_rows(session, Employee.__table__, broken)
+
+
+@pytest.mark.parametrize("count", [3, N])
+def test_updates_with_constants_store_what_sqlalchemy_stores(session, count):
+    """``constants`` are set on every row as if each row carried them."""
+    emp = Employee.__table__
+    _old(session, emp, _employees("OLD"))
+    _old(session, emp, _employees("NEW"))
+    later = NOW.astimezone(CST) + timedelta(days=5)
+
+    def updates(prefix):
+        return [{"employee_id": f"{prefix}{i:03d}", "grade": f"S{i % 3}"} for i in range(count)]
+
+    columns = ["grade", "updated_at"]
+    old = [{**row, "updated_at": later} for row in updates("OLD")]
+    bulk._update_core(session, emp, "employee_id", columns, old)
+    bulk.update_rows(session, emp, "employee_id", updates("NEW"), {"updated_at": later})
+    assert _stored(session, emp, "employee_id", "NEW") == _stored(
+        session, emp, "employee_id", "OLD"
+    )
+    assert _orm(session, Employee, "employee_id", "NEW")[0]["updated_at"] == later

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoflow.engine.storage.db import SQLITE_ROWS_PER_INSERT, sqlite_insert_rows
+from promoflow.engine.storage.bulk import SQLITE_ROWS_PER_INSERT, sqlite_insert_rows
 
 HEAD = "INSERT INTO t (a, b, c) VALUES"
 
@@ -51,7 +51,7 @@ def test_a_bad_row_fails_the_call_and_its_transaction_rolls_back_whole():
     conn.execute("BEGIN")
     rows = [(f"a{i}", i, f"c{i}") for i in range(70)]
     rows[60] = ("dup", 60, "c3")  # UNIQUE c, in the second (partial) statement
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sqlite3.IntegrityError, match=r"UNIQUE constraint failed: t\.c"):
         sqlite_insert_rows(conn.cursor(), HEAD, 3, rows)
     conn.execute("ROLLBACK")
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
