@@ -83,7 +83,7 @@ def cases(n: int, seed: int = 7) -> list[tuple]:
 
 
 def main() -> None:
-    from promoflow.engine.bootstrap import relax_gc
+    from promoflow.engine import collector
     from promoflow.rules.decide import decide
     from promoflow.rules.packs import bundled_packs
 
@@ -95,7 +95,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if not args.default_gc:
-        relax_gc()
+        collector.relax()
     pack = bundled_packs()["sales"]
     data = cases(args.n)
     best = None

@@ -8,7 +8,6 @@ transaction, committed or rolled back in one place.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,10 +18,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow import settings
+from promoflow.engine import collector
 from promoflow.engine.storage.db import make_engine, schema_exists, session_factory
 from promoflow.settings import Settings
 
-__all__ = ["Runtime", "Session", "attempt", "bootstrap", "relax_gc"]
+__all__ = ["Runtime", "Session", "attempt", "bootstrap"]
 
 
 @dataclass
@@ -70,25 +70,12 @@ def attempt(session: Session) -> Iterator[Session]:
         yield session
 
 
-#: gen-0, gen-1, gen-2 thresholds (CPython's defaults are 700, 10, 10)
-GC_THRESHOLDS = (50_000, 20, 10)
-
-
-def relax_gc() -> None:
-    """Collect cyclic garbage less often: a 100k-employee milestone keeps millions of live
-    objects, and at CPython's default thresholds the collector's passes over them cost
-    about a tenth of the open milestone (measured by ``bench``). Never lowers a threshold
-    someone set higher."""
-    current = gc.get_threshold()
-    gc.set_threshold(*(max(a, b) for a, b in zip(current, GC_THRESHOLDS, strict=False)))
-
-
 def bootstrap(url: str | None = None, actor: str = "system") -> Runtime:
     """Build the runtime for a database URL (resolved as INTERCHANGE.md says), from the
     ``PROMOFLOW_*`` settings read once here."""
     config = settings.load()
     resolved = config.database_url_for(url)
-    relax_gc()
+    collector.relax()
     engine = make_engine(resolved, config=config)
     return Runtime(
         url=resolved,

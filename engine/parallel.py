@@ -25,7 +25,6 @@ so results never depend on how many workers ran.
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing
 import os
 import resource
@@ -34,6 +33,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from promoflow import settings
+from promoflow.engine import collector
 from promoflow.settings import WORKERS_ENV as WORKERS_ENV
 from promoflow.settings import Settings
 
@@ -124,15 +124,14 @@ def map_chunks(
     bounds = _ramped(count, chunk)
     n = min(workers(), len(bounds))
     _job, last_workers = job, n
-    # Everything alive now (the inputs the workers inherit) is out of the collector's
-    # reach until the pool is done: no collection here or in a worker walks it again, and
-    # a worker's collections do not write to (and so copy) the pages it shares with us.
-    gc.freeze()
+    # what the workers inherit stays out of the collector's reach until the pool is done
     try:
-        with multiprocessing.get_context("fork").Pool(n, initializer=_lower_priority) as pool:
+        with (
+            collector.frozen(),
+            multiprocessing.get_context("fork").Pool(n, initializer=_lower_priority) as pool,
+        ):
             for answer in pool.imap(_run, bounds):
                 peak_worker_kib = max(peak_worker_kib, answer.peak_kib)
                 yield answer.result
     finally:
         _job = None
-        gc.unfreeze()

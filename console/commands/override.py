@@ -138,6 +138,38 @@ def register(app: typer.Typer) -> None:
         """End a probation (cleared, or retained after a dismissal review)."""
         _propose(ctx, "end_probation", now, cycle_id=cycle, employee_id=employee, reason=reason)
 
+    def _hr_decision(name: str, kind: str, doc: str) -> None:
+        def command(
+            ctx: typer.Context,
+            cycle: str = typer.Argument(..., help="Cycle, e.g. sales-2026Q3."),
+            employee: str = typer.Argument(..., help="Employee id."),
+            reason: str = REASON,
+            stage: str | None = typer.Option(None, "--stage", help="waive-stage: which stage."),
+            now: str | None = NOW,
+        ) -> None:
+            params = {"stage": stage} if stage else {}
+            _propose(ctx, kind, now, cycle_id=cycle, employee_id=employee, reason=reason,
+                     params=params)  # fmt: skip
+
+        command.__doc__ = doc
+        group.command(name)(command)
+
+    _hr_decision("retain", "retain", "Retain after an elimination or dismissal review.")
+    _hr_decision(
+        "dismiss", "dismiss", "Dismiss after a dismissal review (a second manager approves)."
+    )
+    _hr_decision(
+        "eliminate",
+        "eliminate",
+        "Eliminate after an elimination review (a second manager approves).",
+    )
+    _hr_decision(
+        "close-review", "close_review", "Close a below-standard review (say the plan in --reason)."
+    )
+    _hr_decision(
+        "waive-stage", "waive_stage", "Waive the written test or interview the case waits for."
+    )
+
     @group.command("approve")
     def approve(
         ctx: typer.Context,

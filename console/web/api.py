@@ -64,6 +64,11 @@ KINDS = (
     "record_result",
     "end_probation",
     "set_grade",
+    "retain",
+    "dismiss",
+    "eliminate",
+    "close_review",
+    "waive_stage",
 )
 
 

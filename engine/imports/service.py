@@ -8,15 +8,13 @@ one ``import`` audit event, even when it changed nothing.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from promoflow.engine import collector
 from promoflow.engine.audit.trail import record_many
 from promoflow.engine.imports.base import ImportContext, Progress
 from promoflow.engine.imports.catalog import Catalog
@@ -50,8 +48,8 @@ def run_import(
     catalog: Catalog | None = None,
 ) -> ImportReport:
     """Import the file at ``path`` as ``kind`` (the caller commits)."""
-    importer(kind)  # an unknown or unavailable kind fails before the file is read
-    with _collector_paused():
+    importer(kind)  # an unknown kind fails before the file is read
+    with collector.paused():
         table = read_table(path)
         return _apply(session, kind, table, now, actor, progress, catalog, release=True)
 
@@ -67,26 +65,8 @@ def import_table(
     catalog: Catalog | None = None,
 ) -> ImportReport:
     """Import an already-read table (lets generators import rows without a file)."""
-    with _collector_paused():
+    with collector.paused():
         return _apply(session, kind, table, now, actor, progress, catalog, release=False)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during an import.
-
-    An import holds hundreds of thousands of rows and makes as many small containers,
-    which sets off full collections that walk them all again and again (a tenth of a
-    600k-row import) to find almost no cycles; what cycles there are go at the next one.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _apply(

@@ -53,6 +53,13 @@ class Kind:
     params: tuple[str, ...] = ()  # required keys of ``params``
     zh: str = ""
     en: str = ""
+    #: ends the employment (dismiss, eliminate): a second manager approves, as for grades
+    ends_employment: bool = False
+
+    @property
+    def four_eyes(self) -> bool:
+        """Whether an hr_manager other than the proposer must approve it."""
+        return self.changes_grade or self.ends_employment
 
 
 KINDS: dict[str, Kind] = {
@@ -65,8 +72,32 @@ KINDS: dict[str, Kind] = {
         Kind("set_grade", True, False, ("to_grade",), "设定职级", "set a grade"),
         Kind("record_result", False, True, ("stage", "value"), "补录结果", "record a result"),
         Kind("end_probation", False, True, (), "结束试用期", "end a probation"),
+        Kind("retain", False, True, (), "保留（复核结论）", "retain after the review"),
+        Kind("dismiss", False, True, (), "解除（辞退复核结论）", "dismiss after the review", True),
+        Kind(
+            "eliminate", False, True, (), "淘汰（淘汰复核结论）", "eliminate after the review", True
+        ),
+        Kind("close_review", False, True, (), "结束复核", "close the below-standard review"),
+        Kind("waive_stage", False, True, (), "免除本阶段", "waive the stage"),
     )
 }
+
+#: the HR decisions that close a waiting case (POLICY.md §6): kind → (case kind, state) →
+#: the trigger it fires
+CASE_DECISIONS: dict[str, dict[tuple[str, str], str]] = {
+    "retain": {
+        ("elimination", "review_opened"): "retain",
+        ("probation", "dismissal_review"): "retain",
+    },
+    "dismiss": {("probation", "dismissal_review"): "dismiss"},
+    "eliminate": {("elimination", "review_opened"): "eliminate"},
+    "close_review": {
+        ("below_standard", "flagged"): "close_review",
+        ("below_standard", "announced"): "close_review",
+    },
+}
+#: the kinds that move a case rather than set a grade (checked against the case's state)
+CASE_MOVES = ("record_result", "end_probation", "waive_stage", *CASE_DECISIONS)
 
 
 def _roles(session: Session, user: str) -> set[str]:
@@ -154,7 +185,9 @@ def _effect(kind: Kind, params: dict, decision: Decision | None, employee: Emplo
         return {"outcome": "set", "from_grade": employee.grade, "to_grade": target}
     if kind.name == "record_result":
         return {"stage": str(params["stage"]).strip(), "value": str(params["value"]).strip()}
-    return {"probation": "ended"}
+    if kind.name == "end_probation":
+        return {"probation": "ended"}
+    return {"decision": kind.name}
 
 
 def _event(kind: str, o: Override, actor: str, now: datetime, reason: str, **after) -> Event:
@@ -240,12 +273,12 @@ def propose(
         proposed_by=actor,
         proposed_at=now,
     )
-    if kind in ("record_result", "end_probation"):
+    if kind in CASE_MOVES:
         _check_case_move(session, override, case, pack)
     session.add(override)
     session.flush()
     events = [_event("override_proposed", override, actor, now, reason)]
-    if not spec.changes_grade and _roles(session, actor) & APPROVERS:
+    if not spec.four_eyes and _roles(session, actor) & APPROVERS:
         override.status, override.decided_by, override.decided_at = "approved", actor, now
         override.decision_note = "changes no grade, proposed by an hr_manager: in effect at once"
         events.append(_event("override_approved", override, actor, now, override.decision_note))
@@ -254,6 +287,22 @@ def propose(
     else:
         record_many(session, events)
     return override
+
+
+def kinds_for_case(case_kind: str | None, state: str | None) -> list[str]:
+    """The override kinds that fit a case in ``state`` (what the console's case page offers):
+    the grade kinds always, and the HR decisions and results the state can take."""
+    fits = ["force_promotion", "block_promotion", "cancel_demotion", "change_demotion"]
+    if case_kind is None or state is None:
+        return fits
+    for name, states in CASE_DECISIONS.items():
+        if (case_kind, state) in states:
+            fits.append(name)
+    if case_kind == "promotion" and state.endswith(("_notified", "_missing")):
+        fits += ["record_result", "waive_stage"]
+    if case_kind == "probation" and state == "on_probation":
+        fits += ["record_result", "end_probation"]
+    return fits
 
 
 def _refuse_a_second_open(session: Session, employee_id: str, cycle_id: str | None) -> None:
@@ -297,9 +346,10 @@ def approve(
     """Approve a proposed override and apply it (the caller commits). Four eyes for grades."""
     override = _get(session, override_id)
     _require(session, actor, APPROVERS, "approve an override")
-    if override.changes_grade and actor == override.proposed_by:
+    if KINDS[override.kind].four_eyes and actor == override.proposed_by:
+        what = "changes a grade" if override.changes_grade else "ends an employment"
         raise AccessDenied(
-            f"override #{override_id} changes a grade: it needs a second person — "
+            f"override #{override_id} {what}: it needs a second person — "
             f"{actor!r} proposed it and may not approve it (four eyes)"
         )
     employee = session.get(Employee, override.employee_id, with_for_update=True)
@@ -326,7 +376,7 @@ def _refuse_if_stale(session: Session, o: Override, employee, case, pack) -> Non
             f"override #{o.id} is stale: {o.employee_id}'s grade is {employee.grade} now, "
             f"the proposal saw {seen}; reject it and propose again"
         )
-    if o.kind in ("record_result", "end_probation"):
+    if o.kind in CASE_MOVES:
         try:
             _check_case_move(session, o, case, pack)
         except (TransitionError, NotFoundError) as exc:
@@ -370,6 +420,18 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
     if case is None:
         raise NotFoundError(f"{o.employee_id} has no case in {o.cycle_id}")
     spec = spec_for(case.kind, tuple(pack.stages))
+    if o.kind in CASE_DECISIONS:
+        fits = CASE_DECISIONS[o.kind]
+        if (case.kind, case.state) not in fits:
+            where = ", ".join(f"{k} case in {s!r}" for k, s in fits)
+            raise TransitionError(
+                f"{o.kind} closes a {where}; {o.employee_id} has a {case.kind} case in "
+                f"state {case.state!r}"
+            )
+        return
+    if o.kind == "waive_stage":
+        _waived_stage(o, case, pack)
+        return
     if o.kind == "end_probation":
         if case.kind != "probation" or case.state not in ("on_probation", "dismissal_review"):
             raise TransitionError(
@@ -387,8 +449,54 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
         )
 
 
+def _waived_stage(o: Override, case: Case, pack) -> str:
+    """The stage a waiver passes: the one the promotion case waits in (notified or missing);
+    a ``stage`` given must be that one."""
+    for stage in pack.stages:
+        short = stage_short(stage)
+        if case.kind == "promotion" and case.state in (f"{short}_notified", f"{short}_missing"):
+            asked = (o.params or {}).get("stage")
+            if asked and asked != stage:
+                raise TransitionError(
+                    f"{o.employee_id}'s case waits for the {stage}, not the {asked}"
+                )
+            return stage
+    raise TransitionError(
+        f"waive_stage needs a promotion case waiting for a stage result; {o.employee_id} has "
+        f"a {case.kind} case in state {case.state!r}"
+    )
+
+
 def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime, actor: str):
     why = f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
+    if o.kind in CASE_DECISIONS:
+        trigger = CASE_DECISIONS[o.kind][(case.kind, case.state)]
+        state = cases.trigger(session, case, trigger, now, actor, why, flagged=None)
+        o.effect = {**o.effect, "state": state}
+        if o.kind in ("dismiss", "eliminate"):
+            _end_employment(session, o, now, actor, why)
+        return
+    if o.kind == "waive_stage":
+        stage = _waived_stage(o, case, pack)
+        verdict = guards.Verdict(stage, "waived", None, True, None)
+        session.add(
+            StageResult(
+                cycle_id=o.cycle_id,
+                employee_id=o.employee_id,
+                stage=stage,
+                value="waived",
+                score=None,
+                passed=True,
+                recorded_at=now,
+            )
+        )
+        session.flush()
+        state = cases.trigger(
+            session, case, _stage_trigger(case, stage), now, actor, why, verdict=verdict,
+            flagged=None,
+        )  # fmt: skip
+        o.effect = {**o.effect, "stage": stage, "state": state}
+        return
     if o.kind == "record_result":
         stage, value = o.effect["stage"], o.effect["value"]
         verdict = _judge(pack, stage, value)
@@ -421,6 +529,32 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         o.effect = {**o.effect, "state": state}
         return
     _set_grade(session, o, now, actor, why)
+
+
+def _end_employment(session: Session, o: Override, now: datetime, actor: str, why: str) -> None:
+    """A dismissal or elimination HR decided: the employee leaves the active staff, so no
+    later cycle evaluates them."""
+    employee = session.get(Employee, o.employee_id)
+    if not employee.active:
+        return
+    employee.active, employee.updated_at = False, now
+    record_many(
+        session,
+        [
+            Event(
+                kind="employee_left",
+                actor=actor,
+                at=now,
+                subject=f"override:{o.id}",
+                employee_id=employee.employee_id,
+                cycle_id=o.cycle_id,
+                case_id=o.case_id,
+                before={"active": True},
+                after={"active": False, "override_id": o.id, "decision": o.kind},
+                reason=why,
+            )
+        ],
+    )
 
 
 def _set_grade(session: Session, o: Override, now: datetime, actor: str, why: str) -> None:

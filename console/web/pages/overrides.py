@@ -26,6 +26,13 @@ def kind_labels() -> dict[str, dict[str, str]]:
     return {k: {"zh": v.zh or k, "en": v.en or k} for k, v in overrides.KINDS.items()}
 
 
+def fitting_kinds(detail: dict) -> dict[str, dict[str, str]]:
+    """The kinds the case's state can take, labelled (the form offers only these)."""
+    case = detail.get("case") or {}
+    labels = kind_labels()
+    return {k: labels[k] for k in overrides.kinds_for_case(case.get("kind"), case.get("state"))}
+
+
 def _params(kind: str, to_grade: str, stage: str, value: str) -> dict[str, str]:
     params = {}
     if to_grade.strip():
@@ -33,6 +40,8 @@ def _params(kind: str, to_grade: str, stage: str, value: str) -> dict[str, str]:
     if kind == "record_result":
         params["stage"] = stage.strip()
         params["value"] = value.strip()
+    elif kind == "waive_stage" and stage.strip():
+        params["stage"] = stage.strip()
     return params
 
 
@@ -52,7 +61,7 @@ def override_form(
         principal,
         cycle_id=cycle_id,
         d=detail,
-        kinds=kind_labels(),
+        kinds=fitting_kinds(detail),
         error=None,
         form={},
     )
@@ -102,7 +111,7 @@ def override_submit(
             status_code=422,
             cycle_id=cycle_id,
             d=detail,
-            kinds=kind_labels(),
+            kinds=fitting_kinds(detail),
             error=error,
             form=form,
         )
