@@ -15,10 +15,12 @@ a missing fact.
 from __future__ import annotations
 
 import difflib
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 #: the decimal places a threshold may have (scaled-integer exactness depends on it)
 MAX_PLACES = 6
@@ -265,63 +267,86 @@ def comparisons(node: Node) -> list[Compare]:
     return out
 
 
+#: one comparison as Python makes it: ints and Decimals compare exactly
+_TEST = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
 def compare(value, op: str, threshold) -> bool:
     """One comparison in exact arithmetic (ints and Decimals compare exactly)."""
-    if op == ">=":
-        return value >= threshold
-    if op == ">":
-        return value > threshold
-    if op == "<=":
-        return value <= threshold
-    if op == "<":
-        return value < threshold
-    return value == threshold
+    return _TEST[op](value, threshold)
+
+
+#: a condition's value (None: unknown) and the comparisons that settle it, each with its
+#: own result (None: its fact is missing)
+Settled = tuple[bool | None, list[tuple[Any, bool | None]]]
+Settler = Callable[[Mapping[str, object]], Settled]
+
+
+def settler(node: Node, mark: Callable[[Compare], object] | None = None) -> Settler:
+    """``facts → (value, why)``: the evaluator of the condition language in plain Python.
+
+    durable_rules (behind ``promoflow.engine.rules_engine``) decides; this explains and
+    cross-checks (a property test holds both to the same verdicts). Kleene three-valued: a
+    missing fact makes its comparison unknown, ``false and unknown`` is false, ``true or
+    unknown`` is true. ``why`` is every comparison of a true ``and`` / false ``or``, else
+    those of the first part that settles it, or of every unknown part; each comparison
+    comes as ``(mark(cmp), its result)`` — the Compare itself unless ``mark`` says.
+
+    The tree is compiled once into nested closures, so a call makes only the comparisons
+    and the joins.
+    """
+    if isinstance(node, Compare):
+        fact, test, threshold = node.fact, _TEST[node.op], node.value
+        tag = node if mark is None else mark(node)
+
+        def settle_compare(facts: Mapping[str, object]) -> Settled:
+            value = facts.get(fact)
+            held = None if value is None else test(value, threshold)
+            return held, [(tag, held)]
+
+        return settle_compare
+    parts = tuple(settler(part, mark) for part in node.parts)
+    # False settles an ``and`` at its first false part, True an ``or`` at its first true one
+    decisive = isinstance(node, Any_)
+
+    def settle_join(facts: Mapping[str, object]) -> Settled:
+        results = [part(facts) for part in parts]
+        for value, why in results:
+            if value is decisive:
+                return value, why
+        unknown = [pair for value, why in results if value is None for pair in why]
+        if unknown:
+            return None, unknown
+        return not decisive, [pair for _, why in results for pair in why]
+
+    return settle_join
+
+
+#: compiled conditions by id(node), each kept with its node (so the id is not reused)
+_SETTLERS: dict[int, tuple[Node, Settler]] = {}
+#: more distinct conditions than this (packs reloaded many times) start the cache afresh
+_SETTLERS_KEPT = 4096
+
+
+def settle(node: Node, facts: Mapping[str, object]) -> Settled:
+    """The condition's value and the comparisons that settle it (see :func:`settler`)."""
+    entry = _SETTLERS.get(id(node))
+    if entry is None or entry[0] is not node:
+        if len(_SETTLERS) >= _SETTLERS_KEPT:
+            _SETTLERS.clear()
+        entry = _SETTLERS[id(node)] = (node, settler(node))
+    return entry[1](facts)
 
 
 def evaluate(node: Node, facts: Mapping[str, object]) -> bool | None:
     """Kleene evaluation: True, False, or None when the answer depends on a missing fact."""
-    if isinstance(node, Compare):
-        value = facts.get(node.fact)
-        if value is None:
-            return None
-        return compare(value, node.op, node.value)
-    results = [evaluate(part, facts) for part in node.parts]
-    if isinstance(node, All):
-        if any(r is False for r in results):
-            return False
-        return None if any(r is None for r in results) else True
-    if any(r is True for r in results):
-        return True
-    return None if any(r is None for r in results) else False
-
-
-def settle(node: Node, facts: Mapping[str, object]) -> tuple[bool | None, list[Compare]]:
-    """The condition's value and the comparisons that settle it: why it is true, false or
-    unknown (all parts of a true ``and`` / false ``or``, else the first deciding part, or
-    every unknown part)."""
-    if isinstance(node, Compare):
-        value = facts.get(node.fact)
-        return (None if value is None else compare(value, node.op, node.value)), [node]
-    results = [settle(part, facts) for part in node.parts]
-    values = [r[0] for r in results]
-    if isinstance(node, All):
-        result = False if False in values else (None if None in values else True)
-        everything = result is True
-    else:
-        result = True if True in values else (None if None in values else False)
-        everything = result is False
-    out: list[Compare] = []
-    for value, why in results:
-        if everything or value is result:
-            out.extend(why)
-            if not everything and result is not None:
-                break
-    return result, out
-
-
-def deciding(node: Node, facts: Mapping[str, object]) -> list[Compare]:
-    """The comparisons that settle the condition's value (see :func:`settle`)."""
-    return settle(node, facts)[1]
+    return settle(node, facts)[0]
 
 
 def missing_facts(node: Node, facts: Mapping[str, object]) -> list[str]:
@@ -329,7 +354,7 @@ def missing_facts(node: Node, facts: Mapping[str, object]) -> list[str]:
     value, why = settle(node, facts)
     if value is not None:
         return []
-    return [c.fact for c in why if facts.get(c.fact) is None]
+    return [cmp.fact for cmp, held in why if held is None]
 
 
 def render(node: Node, top: bool = True) -> str:
