@@ -19,7 +19,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 #: the decimal places a threshold may have (scaled-integer exactness depends on it)
@@ -110,7 +110,6 @@ def _tokenise(text: str) -> list[_Tok]:
 
 class _Parser:
     def __init__(self, text: str, facts: Mapping[str, str]):
-        self.text = text
         self.facts = facts
         self.tokens = _tokenise(text)
         self.i = 0
@@ -166,11 +165,8 @@ class _Parser:
     def operand(self) -> tuple[str, object, int]:
         tok = self.take()
         if tok.kind == "num":
-            text = tok.text
-            try:
-                value = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
-            except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-                raise ConditionSyntaxError(f"bad number {text!r}", tok.col) from exc
+            text = tok.text  # digits, maybe a point and digits, maybe %: always a Decimal
+            value = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
             return "num", value, tok.col
         if tok.kind == "name":
             low = tok.text.lower()
