@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from promoflow.rules.decide import Verdict, decide, period_labels, plain_verdict
+from promoflow.rules.decide import Verdict, _text, _Words, decide, period_labels, plain_verdict
 from promoflow.rules.packs import bundled_packs, load_pack_text
 
 TINY = """
@@ -39,6 +39,8 @@ rules:
      when: score_q < 60}
   - {id: t.up, cycle: quarter, grades: all, then: promote,
      when: score_q >= 90 and attainment_q > 80% and months_in_grade >= 3}
+  - {id: t.jump, cycle: quarter, grades: all, then: promote, steps: 2, review: below_standard,
+     when: score_q >= 99}
 """
 PACK = load_pack_text(TINY, "tiny.yaml")
 #: an employee no rule of TINY touches
@@ -139,6 +141,7 @@ def test_when_no_rule_holds_each_rule_says_which_comparison_failed():
         ("t.late 不满足：任职月数 3 ≤ 100", "t.late not met: months in grade 3 ≤ 100"),
         ("t.keep 不满足：2026Q3 考核分 70 ≥ 60", "t.keep not met: 2026Q3 score 70 ≥ 60"),
         ("t.up 不满足：2026Q3 考核分 70 < 90", "t.up not met: 2026Q3 score 70 < 90"),
+        ("t.jump 不满足：2026Q3 考核分 70 < 99", "t.jump not met: 2026Q3 score 70 < 99"),
         ("→ 保持 C", "→ stays at C"),
     ]
     assert result.facts == {
@@ -153,6 +156,7 @@ def test_when_no_rule_holds_each_rule_says_which_comparison_failed():
         "t.late": ["months_in_grade > 100", "score_q < 80"],
         "t.keep": ["score_q < 60"],
         "t.up": ["score_q >= 90", "attainment_q > 0.8", "months_in_grade >= 3"],
+        "t.jump": ["score_q >= 99"],
     }
     assert result.missing == [] and result.missing_inputs == [] and result.overridden == []
 
@@ -364,3 +368,48 @@ def test_plain_verdict_takes_the_first_rule_that_holds_or_is_unknown():
 )
 def test_period_labels_name_the_period_its_last_quarter_and_the_one_before(period, labels):
     assert period_labels(period) == labels
+
+
+def test_a_promotion_of_more_steps_than_grades_above_stops_at_the_top_and_keeps_its_review():
+    result = _decide("C", {**CALM, "score_q": D("99.5")})
+    assert (result.outcome, result.to_grade, result.rule) == ("promoted", "D", "t.jump")
+    assert (result.review, result.needs_vacancy) == ("below_standard", False)
+    assert _reasons(result) == [
+        (
+            "2026Q3 考核分 99.5 ≥ 99 → 升一级（C → D）",
+            "2026Q3 score 99.5 ≥ 99 → up one grade (C → D)",
+        )
+    ]
+
+
+def test_the_overridden_promotion_is_the_first_that_holds_not_the_last_rule():
+    rules = PACK.rules_for("quarter", "A")
+    assert [r.id for r in rules] == ["t.flag", "t.low", "t.late", "t.keep", "t.up", "t.jump"]
+    assert plain_verdict(rules, {**STAR, "flagged": True}) == Verdict("holds", "t.flag", "t.up")
+    both = {**STAR, "flagged": True, "score_q": D(99)}
+    assert plain_verdict(rules, both) == Verdict("holds", "t.flag", "t.up")
+    jump = {**CALM, "flagged": True, "score_q": D(99)}
+    assert plain_verdict(rules, jump) == Verdict("holds", "t.flag", "t.jump")
+    assert plain_verdict(rules, {**jump, "flagged": False}) == Verdict("holds", "t.jump")
+
+
+def test_missing_inputs_of_a_fact_the_mapping_does_not_name_are_none():
+    facts = {"flagged": False, "score_q": D(95), "missing_for": {"open_up": ["headcount"]}}
+    result = _decide("C", facts)
+    assert result.missing == ["attainment_q", "months_in_grade"]
+    assert result.missing_inputs == []
+
+
+def test_words_of_a_fact_the_pack_does_not_declare_are_its_name_as_a_decimal():
+    words = _Words(PACK, "2026Q3")
+    assert (words.label("nope", "zh"), words.label("nope", "en")) == ("nope", "nope")
+    assert words.ftype("nope") == "decimal"
+    assert (words.label("score_q", "en"), words.ftype("score_q")) == ("2026Q3 score", "decimal")
+    assert words.ftype("flagged") == "bool"
+
+
+@pytest.mark.parametrize(
+    "value, text", [(None, None), (True, "true"), (False, "false"), (3, "3"), (D("0.50"), "0.50")]
+)
+def test_a_fact_is_stored_as_its_exact_text(value, text):
+    assert _text(value) == text

@@ -98,6 +98,8 @@ def test_a_misspelt_fact_is_refused_with_a_suggestion_and_its_position():
         ("score_q >= 80; drop", "unexpected character ';'", 14),
         ("score_q >= 80 ;", "unexpected character ';'", 15),
         ("score_q >= and", "expected a fact or a number, found 'and'", 12),
+        ("score_q >= or", "expected a fact or a number, found 'or'", 12),
+        ("score_q >= NOT", "expected a fact or a number, found 'not'", 12),
         ("score_q >= )", "expected a fact or a number, found ')'", 12),
         ("months_in_grade >= 3 and", "expected a fact or a number, found the end", 25),
         ("not", "expected a fact or a number, found the end", 4),
