@@ -15,18 +15,17 @@ a missing fact.
 from __future__ import annotations
 
 import difflib
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import Any
 
 #: the decimal places a threshold may have (scaled-integer exactness depends on it)
 MAX_PLACES = 6
 #: thresholds stay below this (the engine compares 64-bit integers of value × 2·10⁶)
 MAX_MAGNITUDE = Decimal(10) ** 12
-
-NUMERIC_TYPES = frozenset({"int", "decimal", "percent"})
-FACT_TYPES = NUMERIC_TYPES | {"bool"}
 
 _OPS = {"≥": ">=", "≤": "<=", "≠": "!=", "=": "=="}
 _FLIP = {">=": "<=", "<=": ">=", ">": "<", "<": ">", "==": "==", "!=": "!="}
@@ -108,7 +107,6 @@ def _tokenise(text: str) -> list[_Tok]:
 
 class _Parser:
     def __init__(self, text: str, facts: Mapping[str, str]):
-        self.text = text
         self.facts = facts
         self.tokens = _tokenise(text)
         self.i = 0
@@ -164,11 +162,8 @@ class _Parser:
     def operand(self) -> tuple[str, object, int]:
         tok = self.take()
         if tok.kind == "num":
-            text = tok.text
-            try:
-                value = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
-            except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-                raise ConditionSyntaxError(f"bad number {text!r}", tok.col) from exc
+            text = tok.text  # digits, maybe a point and digits, maybe %: always a Decimal
+            value = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
             return "num", value, tok.col
         if tok.kind == "name":
             low = tok.text.lower()
@@ -265,71 +260,128 @@ def comparisons(node: Node) -> list[Compare]:
     return out
 
 
+#: one comparison as Python makes it: ints and Decimals compare exactly
+_TEST = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
 def compare(value, op: str, threshold) -> bool:
     """One comparison in exact arithmetic (ints and Decimals compare exactly)."""
-    if op == ">=":
-        return value >= threshold
-    if op == ">":
-        return value > threshold
-    if op == "<=":
-        return value <= threshold
-    if op == "<":
-        return value < threshold
-    return value == threshold
+    return _TEST[op](value, threshold)
+
+
+#: a condition's value (None: unknown) and the comparisons that settle it, each with its
+#: own result (None: its fact is missing)
+Settled = tuple[bool | None, list[tuple[Any, bool | None]]]
+Settler = Callable[[Mapping[str, object]], Settled]
+
+
+def settler(node: Node, mark: Callable[[Compare], object] | None = None) -> Settler:
+    """``facts → (value, why)``: the evaluator of the condition language in plain Python.
+
+    durable_rules (behind ``promoflow.engine.rules_engine``) decides; this explains and
+    cross-checks (a property test holds both to the same verdicts). Kleene three-valued: a
+    missing fact makes its comparison unknown, ``false and unknown`` is false, ``true or
+    unknown`` is true. ``why`` is every comparison of a true ``and`` / false ``or``, else
+    those of the first part that settles it, or of every unknown part; each comparison
+    comes as ``(mark(cmp), its result)`` — the Compare itself unless ``mark`` says.
+
+    The tree is compiled once into nested closures, so a call makes only the comparisons
+    and the joins.
+    """
+    if isinstance(node, Compare):
+        fact, test, threshold = node.fact, _TEST[node.op], node.value
+        tag = node if mark is None else mark(node)
+
+        def settle_compare(facts: Mapping[str, object]) -> Settled:
+            value = facts.get(fact)
+            held = None if value is None else test(value, threshold)
+            return held, [(tag, held)]
+
+        return settle_compare
+    # False settles an ``and`` at its first false part, True an ``or`` at its first true one
+    decisive = isinstance(node, Any_)
+    if all(isinstance(part, Compare) for part in node.parts):
+        return _settle_comparisons(node, mark, decisive)
+    parts = tuple(settler(part, mark) for part in node.parts)
+
+    def settle_join(facts: Mapping[str, object]) -> Settled:
+        return _settled([part(facts) for part in parts], decisive)
+
+    return settle_join
+
+
+def _settled(results: list[Settled], decisive: bool) -> Settled:
+    """An ``and`` (decisive False) or ``or`` (decisive True) of its parts' results."""
+    for value, why in results:
+        if value is decisive:
+            return value, why
+    unknown = [pair for value, why in results if value is None for pair in why]
+    if unknown:
+        return None, unknown
+    return not decisive, [pair for _, why in results for pair in why]
+
+
+def _settle_comparisons(
+    node: All | Any_, mark: Callable[[Compare], object] | None, decisive: bool
+) -> Settler:
+    """:func:`settler` of an ``and``/``or`` of comparisons only (25 of the 26 bundled
+    rules): the same value and ``why`` as :func:`_settled` over a closure per comparison,
+    compared in place. Measured (the two sales quarter rules settled for 20k employees,
+    CPU): 3.9 µs per employee through a closure per comparison, 2.2 µs so (the code
+    generated per condition that it replaced in rules/decide.py: 1.8 µs); decide() as a
+    whole 13.1 µs per call, as before it."""
+    checks = tuple(
+        (part.fact, _TEST[part.op], part.value, part if mark is None else mark(part))
+        for part in node.parts
+    )
+
+    def settle_comparisons(facts: Mapping[str, object]) -> Settled:
+        get = facts.get
+        pairs, unknown, first = [], [], None
+        for fact, test, threshold, tag in checks:
+            value = get(fact)
+            if value is None:
+                pair = (tag, None)
+                unknown.append(pair)
+            else:
+                pair = (tag, test(value, threshold))
+                if first is None and pair[1] is decisive:
+                    first = pair
+            pairs.append(pair)
+        if first is not None:
+            return decisive, [first]
+        if unknown:
+            return None, unknown
+        return not decisive, pairs
+
+    return settle_comparisons
+
+
+#: compiled conditions by id(node), each kept with its node (so the id is not reused)
+_SETTLERS: dict[int, tuple[Node, Settler]] = {}
+#: more distinct conditions than this (packs reloaded many times) start the cache afresh
+_SETTLERS_KEPT = 4096
+
+
+def settle(node: Node, facts: Mapping[str, object]) -> Settled:
+    """The condition's value and the comparisons that settle it (see :func:`settler`)."""
+    entry = _SETTLERS.get(id(node))
+    if entry is None or entry[0] is not node:
+        if len(_SETTLERS) >= _SETTLERS_KEPT:
+            _SETTLERS.clear()
+        entry = _SETTLERS[id(node)] = (node, settler(node))
+    return entry[1](facts)
 
 
 def evaluate(node: Node, facts: Mapping[str, object]) -> bool | None:
     """Kleene evaluation: True, False, or None when the answer depends on a missing fact."""
-    if isinstance(node, Compare):
-        value = facts.get(node.fact)
-        if value is None:
-            return None
-        return compare(value, node.op, node.value)
-    results = [evaluate(part, facts) for part in node.parts]
-    if isinstance(node, All):
-        if any(r is False for r in results):
-            return False
-        return None if any(r is None for r in results) else True
-    if any(r is True for r in results):
-        return True
-    return None if any(r is None for r in results) else False
-
-
-def settle(node: Node, facts: Mapping[str, object]) -> tuple[bool | None, list[Compare]]:
-    """The condition's value and the comparisons that settle it: why it is true, false or
-    unknown (all parts of a true ``and`` / false ``or``, else the first deciding part, or
-    every unknown part)."""
-    if isinstance(node, Compare):
-        value = facts.get(node.fact)
-        return (None if value is None else compare(value, node.op, node.value)), [node]
-    results = [settle(part, facts) for part in node.parts]
-    values = [r[0] for r in results]
-    if isinstance(node, All):
-        result = False if False in values else (None if None in values else True)
-        everything = result is True
-    else:
-        result = True if True in values else (None if None in values else False)
-        everything = result is False
-    out: list[Compare] = []
-    for value, why in results:
-        if everything or value is result:
-            out.extend(why)
-            if not everything and result is not None:
-                break
-    return result, out
-
-
-def deciding(node: Node, facts: Mapping[str, object]) -> list[Compare]:
-    """The comparisons that settle the condition's value (see :func:`settle`)."""
-    return settle(node, facts)[1]
-
-
-def missing_facts(node: Node, facts: Mapping[str, object]) -> list[str]:
-    """The missing facts that leave the condition unknown (empty when it is decided)."""
-    value, why = settle(node, facts)
-    if value is not None:
-        return []
-    return [c.fact for c in why if facts.get(c.fact) is None]
+    return settle(node, facts)[0]
 
 
 def render(node: Node, top: bool = True) -> str:

@@ -13,14 +13,15 @@ A cycle calls :func:`decide` once per employee, so everything that does not depe
 employee's values — rules, fact labels, thresholds as text, the words after the arrow, a
 function that settles each condition — is worked out once per pack, cycle kind, grade and
 period (``_Plan``, kept in ``pack.memo``); a call then reads the facts, writes each value
-once and joins prepared pieces. ``tests/unit/test_decide_golden.py`` holds it to the exact
-decisions of the plain per-call implementation.
+once and joins prepared pieces. The conditions are settled by the one evaluator of the
+condition language, :func:`promoflow.rules.conditions.settler`, compiled once per plan.
+``tests/unit/test_decide_golden.py`` holds decide() to the exact decisions of the plain
+per-call implementation.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -28,12 +29,11 @@ from typing import TYPE_CHECKING
 
 from promoflow.rules.conditions import (
     SYMBOL,
-    All,
     Compare,
-    Node,
     comparisons,
     evaluate,
     facts_of,
+    settler,
 )
 from promoflow.rules.periods import parse_period
 
@@ -197,7 +197,6 @@ class _Words:
 
 
 _NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!="}
-_TEST = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
 class _Atom:
@@ -207,126 +206,16 @@ class _Atom:
     ``held`` (`` ≥ 80``) when it holds or the value is missing, else ``failed`` (`` < 80``).
     """
 
-    __slots__ = ("en", "fact", "failed", "ftype", "held", "op", "test", "value", "zh")
+    __slots__ = ("en", "fact", "failed", "ftype", "held", "zh")
 
     def __init__(self, cmp: Compare, words: _Words):
-        self.fact, self.op, self.value = cmp.fact, cmp.op, cmp.value
-        self.test = _TEST.get(cmp.op, operator.eq)  # as conditions.compare: else ==
+        self.fact = cmp.fact
         self.ftype = words.ftype(cmp.fact)
         self.zh = words.label(cmp.fact, "zh") + " "
         self.en = words.label(cmp.fact, "en") + " "
         threshold = fmt(cmp.value, self.ftype)
         self.held = f" {SYMBOL[cmp.op]} {threshold}"
         self.failed = f" {SYMBOL[_NEGATED[cmp.op]]} {threshold}"
-
-
-class _Join:
-    """``and`` / ``or`` of compiled parts; ``flat`` when every part is an atom."""
-
-    __slots__ = ("conj", "flat", "parts")
-
-    def __init__(self, conj: bool, parts: tuple):
-        self.conj, self.parts = conj, parts
-        self.flat = all(p.__class__ is _Atom for p in parts)
-
-
-def _compile(node: Node, words: _Words) -> _Atom | _Join:
-    if isinstance(node, Compare):
-        return _Atom(node, words)
-    return _Join(isinstance(node, All), tuple(_compile(p, words) for p in node.parts))
-
-
-# The settle functions are promoflow.rules.conditions.settle over a compiled condition,
-# test for test (the same ``in`` and ``is`` checks), but they also hand back each deciding
-# comparison's own result — ``(atom, True | False | None)`` — so a reason need not compare
-# again; None is a missing fact.
-
-
-def _settle(node: _Atom | _Join, facts: Mapping[str, object]) -> tuple[bool | None, list]:
-    if node.__class__ is _Atom:
-        value = facts.get(node.fact)
-        held = None if value is None else node.test(value, node.value)
-        return held, [(node, held)]
-    if node.flat:
-        return _settle_flat(node, facts)
-    results = [_settle(part, facts) for part in node.parts]
-    values = [r[0] for r in results]
-    if node.conj:
-        result = False if False in values else (None if None in values else True)
-        everything = result is True
-    else:
-        result = True if True in values else (None if None in values else False)
-        everything = result is False
-    out: list = []
-    for value, why in results:
-        if everything or value is result:
-            out.extend(why)
-            if not everything and result is not None:
-                break
-    return result, out
-
-
-def _settle_flat(node: _Join, facts: Mapping[str, object]) -> tuple[bool | None, list]:
-    get = facts.get
-    atoms = node.parts
-    values = [None if (v := get(a.fact)) is None else a.test(v, a.value) for a in atoms]
-    if node.conj:
-        if False in values:
-            for pair in zip(atoms, values, strict=True):
-                if pair[1] is False:
-                    return False, [pair]
-            return False, []
-        if None in values:
-            return None, [pair for pair in zip(atoms, values, strict=True) if pair[1] is None]
-        return True, list(zip(atoms, values, strict=True))
-    if True in values:
-        for pair in zip(atoms, values, strict=True):
-            if pair[1] is True:
-                return True, [pair]
-        return True, []
-    if None in values:
-        return None, [pair for pair in zip(atoms, values, strict=True) if pair[1] is None]
-    return False, list(zip(atoms, values, strict=True))
-
-
-_SOURCE_OP = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}
-
-
-def _settler(node: _Atom | _Join) -> Callable[[Mapping], tuple[bool | None, list]]:
-    """``facts → _settle(node, facts)``.
-
-    For one comparison or an ``and``/``or`` of comparisons (every bundled rule) it is a
-    function written out for that condition — no loop, no attribute look-ups — making the
-    same tests in the same order; otherwise :func:`_settle` itself. Only generated names
-    and operators of a fixed list go into the source: facts, thresholds and atoms are
-    bound as constants, never pasted in as text.
-    """
-    if node.__class__ is _Join and not node.flat:
-        return partial(_settle, node)
-    atoms = (node,) if node.__class__ is _Atom else node.parts
-    n = len(atoms)
-    space: dict = {}
-    lines = ["def settle(facts):", "    get = facts.get"]
-    for i, atom in enumerate(atoms):
-        space[f"F{i}"], space[f"T{i}"], space[f"A{i}"] = atom.fact, atom.value, atom
-        op = _SOURCE_OP.get(atom.op, "==")  # as conditions.compare: else ==
-        lines.append(f"    v = get(F{i})")
-        lines.append(f"    r{i} = None if v is None else v {op} T{i}")
-    pairs = [f"(A{i}, r{i})" for i in range(n)]
-    if node.__class__ is _Atom:
-        lines.append("    return r0, [(A0, r0)]")
-    else:
-        # and: False if any is False, else None if any is None, else True; or: mirrored
-        first, last = ("False", "True") if node.conj else ("True", "False")
-        lines.append(f"    values = [{', '.join(f'r{i}' for i in range(n))}]")
-        lines.append(f"    if {first} in values:")
-        lines.extend(f"        if r{i} is {first}: return {first}, [{pairs[i]}]" for i in range(n))
-        lines.append(f"        return {first}, []")
-        lines.append("    if None in values:")
-        lines.append(f"        return None, [p for p in ({', '.join(pairs)},) if p[1] is None]")
-        lines.append(f"    return {last}, [{', '.join(pairs)}]")
-    exec(compile("\n".join(lines), "<promoflow.rules.decide settle>", "exec"), space)
-    return space["settle"]
 
 
 def _atoms(why: list, facts: Mapping, texts: dict, shown: dict) -> tuple[str, str]:
@@ -440,7 +329,8 @@ class _Plan:
         self.read = tuple({n: None for r in self.rules for n in facts_of(r.node)})
         shown = {r.id: [str(c) for c in comparisons(r.node)] for r in self.rules}
         self.thresholds = tuple(shown.items())
-        settles = [(r, _settler(_compile(r.node, words))) for r in self.rules]
+        # the comparisons that settle a rule come back as their worded atoms
+        settles = [(r, settler(r.node, partial(_Atom, words=words))) for r in self.rules]
         self.settle = {r.id: settle for r, settle in settles}
         self.label_zh = {f: words.label(f, "zh") for f in pack.facts}
         self.label_en = {f: words.label(f, "en") for f in pack.facts}

@@ -8,6 +8,9 @@ name belongs here only when something really uses it.
 """
 
 # ruff: noqa
+
+compare  # rules/conditions.py: the exact comparison the engine's scaled integers are tested against
+_.__doc__  # console/commands/override.py: the help text of a generated command
 _global_options  # unused function (console/cli.py:60)
 export  # unused function (console/commands/audit.py:121)
 interview  # unused function (console/commands/cycle.py:121)

@@ -7,6 +7,7 @@ fact type) must come out the same, or fail the same way.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -111,9 +112,43 @@ def test_fmt_writes_values_as_hr_does(value, ftype, text):
 
 def test_values_the_context_cannot_quantize_fail_as_before():
     huge = Decimal("1" * 30 + ".12345")
-    with pytest.raises(Exception) as before:
+    with pytest.raises(Exception, match="InvalidOperation") as before:
         reference_fmt(huge)
-    with pytest.raises(before.type):
+    same = re.escape(str(before.value))
+    with pytest.raises(before.type, match=same):
         fmt(huge)
-    with pytest.raises(before.type):
+    with pytest.raises(before.type, match=same):
         _show(huge, "decimal", str(huge))
+
+
+class _Exact(Decimal):
+    """A Decimal of another class (fmt's general path, not the plain-Decimal shortcut)."""
+
+
+@pytest.mark.parametrize(
+    "text, ftype, shown",
+    [
+        ("79.50", "decimal", "79.5"),
+        ("80", "decimal", "80"),
+        ("1E+2", "decimal", "100"),
+        ("0.1234", "decimal", "0.1234"),
+        ("0.12345", "decimal", "≈0.1234"),
+        ("0.123456", "decimal", "≈0.1235"),
+        ("100.00001", "decimal", "≈100"),
+        ("80.5", "decimal", "80.5"),
+        ("0.805", "percent", "80.5%"),
+    ],
+)
+def test_a_decimal_of_another_class_is_written_as_the_decimal(text, ftype, shown):
+    value = _Exact(text)
+    assert fmt(value, ftype) == shown == reference_fmt(Decimal(text), ftype)
+    assert _show(value, ftype, text) == shown
+
+
+@pytest.mark.parametrize("text", ["Infinity", "-Infinity", "NaN"])
+@pytest.mark.parametrize("ftype", ["decimal", "percent"])
+def test_values_that_are_not_finite_fail_as_before(text, ftype):
+    value = Decimal(text)
+    assert _outcome(fmt, value, ftype) == _outcome(reference_fmt, value, ftype)
+    assert _outcome(_show, value, ftype, text) == _outcome(reference_fmt, value, ftype)
+    assert _outcome(fmt, value, ftype)[0] == "raised"
