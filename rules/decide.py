@@ -264,6 +264,11 @@ def _then(pack: Pack, cycle_kind: str, rule: PackRule, grade: str) -> _Then:
             review = rule.at_bottom_review or rule.review
             rz, re_ = REVIEW_TEXT.get(review or "", ("人力资源处理", "HR to decide"))
             zh, en = f"已是最低职级 {grade}，转{rz}", f"already at the lowest grade {grade}; {re_}"
+            # POLICY.md §2: the probation follows the score, not the move, so it starts at
+            # the bottom grade too (the path to a dismissal review for the weakest)
+            probation = rule.probation
+            if probation:
+                zh, en = zh + "，并试用一个月", en + ", with a one-month probation"
         else:
             target = pack.grades[max(i - rule.steps, 0)]
             outcome, probation = "demoted", rule.probation

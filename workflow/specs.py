@@ -229,10 +229,10 @@ def kind_for_decision(outcome: str, probation: bool, review: str | None) -> str:
         return "pending"
     if review == "elimination":
         return "elimination"
+    if probation:  # before below_standard: a bottom-grade probation reads its month (§2)
+        return "probation"
     if review == "below_standard":
         return "below_standard"
-    if probation:
-        return "probation"
     if outcome == "promoted":
         return "promotion"
     if outcome == "demoted":

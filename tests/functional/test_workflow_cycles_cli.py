@@ -299,6 +299,10 @@ CS_CASES = [
     ("C08", 0, ("60", "60", "60"), None, "unchanged", 0, False, "below_standard", "announced"),
     ("C09", 5, ("90", "90", "90"), None, "unchanged", 5, False, None, "announced"),
     ("C10", 3, ("45", "45", "45"), None, "demoted", 2, True, None, "on_probation"),
+    # at the bottom grade an average below 50 still starts the probation (POLICY.md §2):
+    # unchanged, below standard until the month is read, then a dismissal review if < 50
+    ("C11", 0, ("45", "45", "45"), "40", "unchanged", 0, True, "dismissal", "dismissal_review"),
+    ("C12", 0, ("45", "45", "45"), "60", "unchanged", 0, True, "below_standard", "cleared"),
 ]
 
 
@@ -328,7 +332,9 @@ def test_a_customer_service_quarter_with_a_probation_review(cli):
             state,
         ), eid
     # the department decides; the case never leaves dismissal review by itself
-    assert "department decision: 1" in cli("cycle", "status", cycle)
+    assert "department decision: 2" in cli("cycle", "status", cycle)
+    kept = notice_bodies(cli.db, "probation")["C11"]
+    assert f"您的职级保持 {CS[0]}（已是最低职级），自 2026-11-01 起进入为期一个月的试用期" in kept
 
 
 SUPPORT = ["技术支持·中级", "技术支持·高级", "技术支持组长·中级", "技术支持组长·高级"]

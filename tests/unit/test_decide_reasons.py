@@ -90,14 +90,16 @@ def test_a_one_step_demotion_keeps_its_review_and_has_no_probation():
     ]
 
 
-def test_a_demotion_at_the_lowest_grade_keeps_it_and_flags_the_at_bottom_review():
+def test_a_demotion_at_the_lowest_grade_keeps_it_flags_the_review_and_keeps_the_probation():
+    # POLICY.md §2: the probation follows the score, not the move
     result = _decide("A", {**CALM, "flagged": True})
-    assert (result.outcome, result.to_grade, result.probation) == ("unchanged", "A", False)
+    assert (result.outcome, result.to_grade, result.probation) == ("unchanged", "A", True)
     assert result.review == "dismissal"
     assert _reasons(result) == [
         (
-            "2026Q3 违规 是 = 是 → 已是最低职级 A，转劝退评审",
-            "2026Q3 violation 是 = 是 → already at the lowest grade A; dismissal review",
+            "2026Q3 违规 是 = 是 → 已是最低职级 A，转劝退评审，并试用一个月",
+            "2026Q3 violation 是 = 是 → already at the lowest grade A; dismissal review, "
+            "with a one-month probation",
         )
     ]
 
