@@ -178,6 +178,21 @@ def _show(value: object, ftype: str, text: str) -> str:
     return fmt(value, ftype)
 
 
+def _apart(value: Decimal, ftype: str, threshold: str) -> str:
+    """A rounded value that would read as its threshold (``≈80 < 80``) shown with as many
+    places as it takes to read apart from it (``≈79.99999 < 80``), or exactly."""
+    suffix = "%" if ftype == "percent" else ""
+    value = value * 100 if suffix else value
+    for places in range(SHOWN_PLACES + 1, 29):
+        rounded = value.quantize(Decimal(1).scaleb(-places))
+        text = format(rounded.normalize(), "f") + suffix
+        if rounded == value:
+            return text
+        if text != threshold:
+            return "≈" + text
+    return format(value.normalize(), "f") + suffix
+
+
 class _Words:
     """Renders facts and comparisons of one pack and period in both languages."""
 
@@ -206,14 +221,14 @@ class _Atom:
     ``held`` (`` ≥ 80``) when it holds or the value is missing, else ``failed`` (`` < 80``).
     """
 
-    __slots__ = ("en", "fact", "failed", "ftype", "held", "zh")
+    __slots__ = ("en", "fact", "failed", "ftype", "held", "threshold", "zh")
 
     def __init__(self, cmp: Compare, words: _Words):
         self.fact = cmp.fact
         self.ftype = words.ftype(cmp.fact)
         self.zh = words.label(cmp.fact, "zh") + " "
         self.en = words.label(cmp.fact, "en") + " "
-        threshold = fmt(cmp.value, self.ftype)
+        threshold = self.threshold = fmt(cmp.value, self.ftype)
         self.held = f" {SYMBOL[cmp.op]} {threshold}"
         self.failed = f" {SYMBOL[_NEGATED[cmp.op]]} {threshold}"
 
@@ -228,6 +243,8 @@ def _atoms(why: list, facts: Mapping, texts: dict, shown: dict) -> tuple[str, st
         if text is None:
             text = "—" if held is None else _show(facts.get(fact), atom.ftype, texts[fact])
             shown[fact] = text
+        if text[:1] == "≈" and text[1:] == atom.threshold:
+            text = _apart(facts.get(fact), atom.ftype, atom.threshold)
         tail = atom.failed if held is not None and not held else atom.held
         zh.append(atom.zh + text + tail)
         en.append(atom.en + text + tail)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.overrides import service as overrides
+from promoflow.engine.overrides.query import list_overrides
 
 REASON = typer.Option(..., "--reason", "-r", help="Why the rule's decision is overruled.")
 NOW = typer.Option(None, "--now", metavar="T", help="Act as if it were this time (ISO 8601).")
@@ -169,6 +170,11 @@ def register(app: typer.Typer) -> None:
     _hr_decision(
         "waive-stage", "waive_stage", "Waive the written test or interview the case waits for."
     )
+    _hr_decision(
+        "keep-decision",
+        "keep_decision",
+        "Keep the rules' decision for a case held after its employee record changed.",
+    )
 
     @group.command("approve")
     def approve(
@@ -210,7 +216,7 @@ def register(app: typer.Typer) -> None:
         """Overrides with the rule's decision beside each."""
         rt = runtime(ctx)
         with rt.unit_of_work() as session:
-            rows = [overrides.override_record(o) for o in overrides.list_overrides(
+            rows = [overrides.override_record(o) for o in list_overrides(
                 session, cycle, status)]  # fmt: skip
         if as_json:
             for row in rows:

@@ -69,6 +69,7 @@ KINDS = (
     "eliminate",
     "close_review",
     "waive_stage",
+    "keep_decision",
 )
 
 

@@ -9,6 +9,7 @@ the employees' grades. Both only move and write in bulk; the caller's transactio
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from promoflow.engine.cycles.milestones import (
     refs_with_people,
 )
 from promoflow.engine.notices.outbox import Outgoing, default_lang, queue
-from promoflow.engine.overrides.service import effective_overrides
+from promoflow.engine.overrides.query import effective_overrides
 from promoflow.engine.storage.bulk import insert_rows, update_rows
 from promoflow.engine.storage.models import (
     Cycle,
@@ -41,6 +42,7 @@ from promoflow.errors import TransitionError
 from promoflow.rules.calendar import EFFECTIVE, effective_date, milestone_time, probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
+from promoflow.workflow.outcome import HOLDING_FLAGS
 from promoflow.workflow.specs import MachineSpec, spec_for, stage_short
 from promoflow.workflow.vacancies import Candidate, allocate
 
@@ -278,8 +280,19 @@ def _allocate(session, cycle, pack, refs, decisions, people, now, actor):
 # --- effective -----------------------------------------------------------------------------
 
 
-def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
-    """On the effective date, announced grade changes become the employees' grades."""
+def take_effect(
+    session: Session,
+    cycle: Cycle,
+    pack,
+    now: datetime,
+    actor: str,
+    only: Collection[int] | None = None,
+) -> dict:
+    """On the effective date, announced grade changes become the employees' grades.
+
+    A case held for HR (``employee_changed``, ``facts_revised``: POLICY.md §6) is left as it
+    is until HR decides; ``only`` (case ids) carries out those HR has since released.
+    """
     period = parse_period(cycle.period_id)
     due = milestone_time(pack.calendar, period, EFFECTIVE)
     if now < due:
@@ -291,8 +304,14 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
     overridden = effective_overrides(session, cycle.cycle_id)
     moves = Moves(cycle.cycle_id)
     updates, events = [], []
+    held = 0
     for ref in load_refs(session, cycle.cycle_id, ("announced",)):
         if ref.kind not in ("promotion", "demotion", "probation"):
+            continue
+        if only is not None and ref.id not in only:
+            continue
+        if ref.flagged and ref.flagged.split(":")[0] in HOLDING_FLAGS:
+            held += 1
             continue
         moves.fire(spec_for(ref.kind, stages), ref, "take_effect")
         d = decisions[ref.decision_id]
@@ -325,4 +344,4 @@ def take_effect(session: Session, cycle: Cycle, pack, now: datetime, actor: str)
     if updates:
         update_rows(session, Employee.__table__, "employee_id", updates)
     record_many(session, events, plain=True)  # grades and ISO dates as text
-    return {**moves.counts(), "grade_changes": len(updates)}
+    return {**moves.counts(), "grade_changes": len(updates), "held_for_hr": held}

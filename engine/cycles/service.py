@@ -169,6 +169,12 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
             Decision.review,
             Decision.rule,
             reasons_column.label("reasons"),
+            # the outcome's inputs last, in OUTCOME_COLUMNS order
+            Decision.from_grade.label("from_grade_"),
+            Decision.to_grade.label("to_grade_"),
+            Decision.outcome.label("outcome_"),
+            Decision.probation.label("probation_"),
+            Decision.review.label("review_"),
             Case.kind,
             Case.state,
             Case.flagged,
@@ -179,10 +185,10 @@ def decisions_export(session: Session, cid: str, lang: str = "en") -> list[dict[
         .where(Decision.cycle_id == cid)
         .order_by(Decision.employee_id)
     )
-    outcomes = cycle_outcomes(session, cycle)
+    of = cycle_outcomes(session, cycle).memoised()
     out = []
     for d in rows:
-        result = outcomes.of(d)
+        result = of(d[:1] + d[-8:])  # (employee_id, *OUTCOME_COLUMNS)
         reasons = list(d.reasons or [])
         if result.why(lang):
             reasons.append(result.why(lang))

@@ -27,7 +27,8 @@ from promoflow.engine.imports.base import (
 from promoflow.engine.imports.reader import Row
 from promoflow.engine.storage.bulk import insert_columns, update_rows
 from promoflow.engine.storage.db import driver_rows
-from promoflow.engine.storage.models import Employee, GradeHistory
+from promoflow.engine.storage.models import Case, CycleMilestone, Employee, GradeHistory
+from promoflow.rules.calendar import EFFECTIVE
 
 COLUMNS = ("employee_id", "name", "track", "grade", "grade_since")
 OPTIONAL = ("hire_date", "org_unit", "position")
@@ -368,6 +369,8 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
     updates: list[dict[str, object]] = []
     histories: list[tuple[EmployeeRow, tuple | None]] = []
     events: list[Event] = []
+    #: employee → what changed that an open case decided on (grade, track, org unit)
+    moved: dict[str, str] = {}
     new_event = partial(Event, actor=ctx.actor, at=ctx.now, extra=extra)
     isoformat: dict[object, object] = {}
     for row in plan.rows:
@@ -417,6 +420,13 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             row.values = list(new)
             histories.append((row, old))
             events.append(_grade_event(ctx, row, old))
+        held = [
+            f"{f} {old[at]} → {new[at]}"
+            for f, at in (("track", TRACK), ("grade", GRADE), ("org_unit", ORG_UNIT))
+            if new[at] != old[at]
+        ]
+        if held:
+            moved[employee_id] = ", ".join(held)
 
     total = len(inserts) + len(updates) + len(histories)
     for part in chunks(inserts):
@@ -440,6 +450,7 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             {"cycle_id": None, "recorded_at": ctx.now},
         )
         ctx.advance(len(part), total)
+    held = _hold_open_cases(ctx, moved, events, file) if moved else 0
     return Applied(
         changed=len(inserts) + len(updates),
         events=events,
@@ -448,8 +459,46 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             "updated": len(updates),
             "entry_graded": entry_graded,
             "grade_changes": grade_changes,
+            "cases_held": held,
         },
     )
+
+
+def _hold_open_cases(ctx: ImportContext, moved: dict[str, str], events: list, file: str) -> int:
+    """Flag ``employee_changed`` every case not yet effective of an employee whose grade,
+    track or org unit the file changed (POLICY.md §6): its outcome reads ``pending`` and
+    the effective step applies nothing to it until HR decides (``keep-decision`` or an
+    override)."""
+    effective_done = select(CycleMilestone.cycle_id).where(CycleMilestone.milestone == EFFECTIVE)
+    ids = list(moved)
+    flags = []
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        flags += ctx.session.execute(
+            select(Case.id, Case.employee_id, Case.cycle_id).where(
+                Case.employee_id.in_(part), Case.cycle_id.not_in(effective_done)
+            )
+        ).all()
+    rows = []
+    for case_id, employee_id, cycle_id in flags:
+        flag = f"employee_changed: {moved[employee_id]}"
+        rows.append({"id": case_id, "flagged": flag})
+        events.append(
+            Event(
+                kind="case_flagged",
+                actor=ctx.actor,
+                at=ctx.now,
+                subject=f"case:{case_id}",
+                employee_id=employee_id,
+                cycle_id=cycle_id,
+                case_id=case_id,
+                after={"flagged": flag},
+                reason=f"the import of {file} changed what the decision was made on",
+            )
+        )
+    if rows:
+        update_rows(ctx.session, Case.__table__, "id", rows, {"updated_at": ctx.now})
+    return len(rows)
 
 
 _HISTORY = (

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, record_many
 from promoflow.engine.cases import moves as cases
+from promoflow.engine.cycles.announce import take_effect
+from promoflow.engine.cycles.service import done_steps
 from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import (
     Case,
@@ -36,7 +38,9 @@ from promoflow.engine.storage.models import (
 from promoflow.engine.storage.models.overrides import Override
 from promoflow.engine.users.accounts import roles_of
 from promoflow.errors import AccessDenied, InputError, NotFoundError, TransitionError
+from promoflow.rules.calendar import EFFECTIVE
 from promoflow.workflow import guards
+from promoflow.workflow.outcome import HOLDING_FLAGS
 from promoflow.workflow.specs import spec_for, stage_short
 
 PROPOSERS = frozenset({"hr_officer", "hr_manager"})
@@ -79,6 +83,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind("close_review", False, True, (), "结束复核", "close the below-standard review"),
         Kind("waive_stage", False, True, (), "免除本阶段", "waive the stage"),
+        Kind("keep_decision", False, True, (), "维持原决定", "keep the decision"),
     )
 }
 
@@ -97,7 +102,7 @@ CASE_DECISIONS: dict[str, dict[tuple[str, str], str]] = {
     },
 }
 #: the kinds that move a case rather than set a grade (checked against the case's state)
-CASE_MOVES = ("record_result", "end_probation", "waive_stage", *CASE_DECISIONS)
+CASE_MOVES = ("record_result", "end_probation", "waive_stage", "keep_decision", *CASE_DECISIONS)
 
 
 def _roles(session: Session, user: str) -> set[str]:
@@ -289,7 +294,9 @@ def propose(
     return override
 
 
-def kinds_for_case(case_kind: str | None, state: str | None) -> list[str]:
+def kinds_for_case(
+    case_kind: str | None, state: str | None, flagged: str | None = None
+) -> list[str]:
     """The override kinds that fit a case in ``state`` (what the console's case page offers):
     the grade kinds always, and the HR decisions and results the state can take."""
     fits = ["force_promotion", "block_promotion", "cancel_demotion", "change_demotion"]
@@ -298,6 +305,8 @@ def kinds_for_case(case_kind: str | None, state: str | None) -> list[str]:
     for name, states in CASE_DECISIONS.items():
         if (case_kind, state) in states:
             fits.append(name)
+    if flagged and flagged.split(":")[0] in HOLDING_FLAGS:
+        fits.append("keep_decision")
     if case_kind == "promotion" and state.endswith(("_notified", "_missing")):
         fits += ["record_result", "waive_stage"]
     if case_kind == "probation" and state == "on_probation":
@@ -432,6 +441,14 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
     if o.kind == "waive_stage":
         _waived_stage(o, case, pack)
         return
+    if o.kind == "keep_decision":
+        if not _held(case):
+            raise TransitionError(
+                f"keep_decision releases a case held for HR (employee_changed, facts_revised); "
+                f"{o.employee_id}'s {case.kind} case is not held"
+                + (f" (flagged {case.flagged!r})" if case.flagged else "")
+            )
+        return
     if o.kind == "end_probation":
         if case.kind != "probation" or case.state not in ("on_probation", "dismissal_review"):
             raise TransitionError(
@@ -475,6 +492,9 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         o.effect = {**o.effect, "state": state}
         if o.kind in ("dismiss", "eliminate"):
             _end_employment(session, o, now, actor, why)
+        return
+    if o.kind == "keep_decision":
+        _release(session, o, case, pack, now, actor, why)
         return
     if o.kind == "waive_stage":
         stage = _waived_stage(o, case, pack)
@@ -529,6 +549,40 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         o.effect = {**o.effect, "state": state}
         return
     _set_grade(session, o, now, actor, why)
+
+
+def _held(case: Case) -> bool:
+    return bool(case.flagged) and case.flagged.split(":")[0] in HOLDING_FLAGS
+
+
+def _release(session: Session, o: Override, case: Case, pack, now: datetime, actor: str, why):
+    """HR keeps the rules' decision for a held case: the flag goes, and when the cycle's
+    effective date has passed the decision takes effect now."""
+    flag, case.flagged, case.updated_at = case.flagged, None, now
+    record_many(
+        session,
+        [
+            Event(
+                kind="case_released",
+                actor=actor,
+                at=now,
+                subject=f"case:{case.id}",
+                employee_id=case.employee_id,
+                cycle_id=case.cycle_id,
+                case_id=case.id,
+                before={"flagged": flag},
+                after={"flagged": None, "override_id": o.id},
+                reason=why,
+            )
+        ],
+    )
+    session.flush()
+    cycle = session.get(Cycle, case.cycle_id)
+    if EFFECTIVE in done_steps(session, case.cycle_id) and case.state == "announced":
+        counts = take_effect(session, cycle, pack, now, actor, only={case.id})
+        o.effect = {**o.effect, "grade_changes": counts["grade_changes"]}
+    session.refresh(case)
+    o.effect = {**o.effect, "state": case.state}
 
 
 def _end_employment(session: Session, o: Override, now: datetime, actor: str, why: str) -> None:
@@ -632,35 +686,3 @@ def override_record(o: Override) -> dict[str, Any]:
         "decided_at": o.decided_at.isoformat() if o.decided_at else None,
         "decision_note": o.decision_note,
     }
-
-
-def list_overrides(
-    session: Session,
-    cycle_id: str | None = None,
-    status: str | None = None,
-    *,
-    employee_id: str | None = None,
-    limit: int | None = None,
-) -> list[Override]:
-    """Overrides, oldest first, optionally of one cycle, status and/or employee (at most
-    ``limit``)."""
-    query = select(Override).order_by(Override.id)
-    if cycle_id:
-        query = query.where(Override.cycle_id == cycle_id)
-    if status:
-        query = query.where(Override.status == status)
-    if employee_id:
-        query = query.where(Override.employee_id == employee_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.scalars(query))
-
-
-def effective_overrides(session: Session, cycle_id: str) -> dict[str, Override]:
-    """The latest approved grade-changing override per employee of a cycle: what the
-    workflow should carry out instead of the rule's decision."""
-    out: dict[str, Override] = {}
-    for o in list_overrides(session, cycle_id, "approved"):
-        if o.changes_grade:
-            out[o.employee_id] = o
-    return out

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.overrides.service import list_overrides
+from promoflow.engine.overrides.query import list_overrides
 from promoflow.engine.packs.store import pack_of
 from promoflow.engine.storage.models import Case, Cycle, Decision
 from promoflow.rules.calendar import effective_date
@@ -68,32 +68,37 @@ class CycleOutcomes:
 
     def of(self, row: Any, employee_id: str | None = None) -> CaseOutcome:
         """The outcome of one row holding :data:`OUTCOME_COLUMNS` (by name)."""
-        ruled = Ruled(row.from_grade, row.to_grade, row.outcome, bool(row.probation), row.review)
         who = employee_id if employee_id is not None else getattr(row, "employee_id", None)
+        values = (row.from_grade, row.to_grade, row.outcome, row.probation, row.review,
+                  row.kind, row.state, row.flagged)  # fmt: skip
+        return self._of_values(values, who)
+
+    def _of_values(self, values: tuple, who: str | None) -> CaseOutcome:
+        from_grade, to_grade, outcome, probation, review, kind, state, flagged = values
         return case_outcome(
-            ruled,
-            row.kind,
-            row.state,
-            row.flagged,
+            Ruled(from_grade, to_grade, outcome, bool(probation), review),
+            kind,
+            state,
+            flagged,
             self.overruled.get(who, ()) if who else (),
             self.grades,
             self.effective,
         )
 
     def memoised(self) -> Callable[[Any], CaseOutcome]:
-        """:meth:`of` for rows of ``(employee_id, *OUTCOME_COLUMNS)``, remembering each
-        distinct input: a cycle's 100k rows hold a few dozen (verdict, case state)
-        combinations; employees with an override are not shared."""
+        """:meth:`of` for rows of ``(employee_id, *OUTCOME_COLUMNS)`` read by position,
+        remembering each distinct input: a cycle's 100k rows hold a few dozen (verdict, case
+        state) combinations; employees with an override are not shared."""
         seen: dict[tuple, CaseOutcome] = {}
         overruled = self.overruled
 
         def of(row: Any) -> CaseOutcome:
+            key = tuple(row[1:9])
             if row[0] in overruled:
-                return self.of(row)
-            key = tuple(row[1:])
+                return self._of_values(key, row[0])
             found = seen.get(key)
             if found is None:
-                found = seen[key] = self.of(row, "")
+                found = seen[key] = self._of_values(key, None)
             return found
 
         return of

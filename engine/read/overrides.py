@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.overrides.service import list_overrides
+from promoflow.engine.overrides.query import list_overrides
 from promoflow.engine.storage.models import Override
 
 #: rows of the approval queue shown at once

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from promoflow.engine.audit.verify import verify_chain
 from promoflow.engine.overrides import service as overrides
+from promoflow.engine.overrides.query import effective_overrides
 from promoflow.engine.storage.models import (
     AuditEvent,
     Case,
@@ -178,7 +179,7 @@ def test_effective_overrides_name_the_approved_grade_overrides_of_a_cycle(cycle_
     o = propose(cycle_rt, "olivia", employee_id="E06", kind="block_promotion", reason="r1")
     decide(cycle_rt, "approve", o.id, "mia")
     with cycle_rt.sessions() as s:
-        found = overrides.effective_overrides(s, CYCLE)
+        found = effective_overrides(s, CYCLE)
         assert list(found) == ["E06"]
         assert found["E06"].effect["outcome"] == "unchanged"
 

@@ -415,3 +415,23 @@ def test_words_of_a_fact_the_pack_does_not_declare_are_its_name_as_a_decimal():
 )
 def test_a_fact_is_stored_as_its_exact_text(value, text):
     assert _text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("score", "shown"),
+    [
+        (D("89.99999"), "89.99999 < 90"),  # not "≈90 < 90"
+        (D("89.999996"), "89.999996 < 90"),
+        (D("89.99999999999999999999999997"), "89.99999999999999999999999997 < 90"),
+    ],
+)
+def test_a_rounded_value_never_reads_as_its_own_threshold(score, shown):
+    result = _decide("B", {**STAR, "score_q": score})
+    words = " ".join(result.reasons_en)
+    assert f"2026Q3 score {shown}" in words and "≈90 < 90" not in words
+    assert "2026Q3 score ≈90 ≥ 50" in words  # apart from 50 already: four places do
+
+
+def test_a_value_rounded_apart_from_its_threshold_keeps_the_four_places():
+    result = _decide("B", {**STAR, "score_q": D("89.123456")})
+    assert "≈89.1235 < 90" in " ".join(result.reasons_en)

@@ -30,7 +30,8 @@ def fitting_kinds(detail: dict) -> dict[str, dict[str, str]]:
     """The kinds the case's state can take, labelled (the form offers only these)."""
     case = detail.get("case") or {}
     labels = kind_labels()
-    return {k: labels[k] for k in overrides.kinds_for_case(case.get("kind"), case.get("state"))}
+    fits = overrides.kinds_for_case(case.get("kind"), case.get("state"), case.get("flagged"))
+    return {k: labels[k] for k in fits}
 
 
 def _params(kind: str, to_grade: str, stage: str, value: str) -> dict[str, str]:
