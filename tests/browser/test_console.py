@@ -8,6 +8,8 @@ package; ``playwright install`` cannot download here. Skipped, saying why, witho
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 import threading
 import time
@@ -203,3 +205,42 @@ def test_a_manager_opens_a_cycle_and_reads_the_rules_own_reasons(server, browser
     reasons = page.locator("#reasons").inner_text()
     assert reasons.strip() and reasons.strip() != "无"  # "none"
     _shot(page, "08-real-case")
+
+
+def test_a_rejected_override_leaves_every_page_and_the_export_agreeing(server, browser):
+    """An officer proposes, a second manager rejects with a note from the queue; the case
+    page, the cycle page, the cycles' counts and the export all say the same afterwards."""
+    page = browser.new_page(viewport={"width": 1200, "height": 780}, locale="zh-CN")
+    _login(page, server, "officer")
+    page.goto(f"{server}/cycles/{CYCLE}/cases/{PROMOTED}/override")
+    page.select_option("select[name=kind]", "block_promotion")
+    page.fill("textarea[name=reason]", "投诉待查")
+    page.click("#override-form button[type=submit]")
+    page.wait_for_url(f"**/cases/{PROMOTED}?proposed=1")
+    _logout(page)
+
+    _login(page, server, "manager2")
+    page.goto(f"{server}/overrides")
+    page.fill("#queue input[name=note]", "投诉已查明不属实")
+    page.click("#queue button.reject")
+    page.wait_for_url("**/overrides?done=1")
+    assert page.locator("#queue").count() == 0  # nothing waits any more
+    _shot(page, "08-rejected")
+
+    page.goto(f"{server}/cycles/{CYCLE}/cases/{PROMOTED}")
+    assert page.locator("dd.outcome").get_attribute("class") == "outcome promoted"
+    assert "rejected" in page.locator("#override-history").inner_text()
+
+    page.goto(f"{server}/cycles/{CYCLE}?q={PROMOTED}")
+    assert page.locator(f"#cases tbody tr:has-text('{PROMOTED}')").get_attribute("class") == (
+        "promoted"
+    )
+    page.goto(f"{server}/cycles")
+    row = page.locator(f"tr:has(a[href='/cycles/{CYCLE}'])").locator("td")
+    promoted_count = int(row.nth(5).inner_text())
+    exported = page.request.get(f"{server}/cycles/{CYCLE}/export.csv")
+    assert exported.ok
+    table = list(csv.DictReader(io.StringIO(exported.body().decode("utf-8-sig"))))
+    by_id = {r["employee_id"]: r for r in table}
+    assert by_id[PROMOTED]["outcome"] == "promoted"
+    assert promoted_count == sum(1 for r in table if r["outcome"] == "promoted")
