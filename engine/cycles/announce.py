@@ -10,7 +10,7 @@ the employees' grades. Both only move and write in bulk; the caller's transactio
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -28,6 +28,7 @@ from promoflow.engine.cycles.milestones import (
     refs_with_people,
 )
 from promoflow.engine.notices.outbox import Outgoing, default_lang, queue
+from promoflow.engine.overrides.grades import apply_grade, why_of
 from promoflow.engine.overrides.query import effective_overrides
 from promoflow.engine.storage.bulk import insert_rows, update_rows
 from promoflow.engine.storage.models import (
@@ -344,4 +345,16 @@ def take_effect(
     if updates:
         update_rows(session, Employee.__table__, "employee_id", updates)
     record_many(session, events, plain=True)  # grades and ISO dates as text
-    return {**moves.counts(), "grade_changes": len(updates), "held_for_hr": held}
+    # approved overrides that waited for this date (POLICY.md §6) take effect with it
+    waited = 0
+    for o in overridden.values():
+        if "applied_grade" not in (o.effect or {}) and (only is None or o.case_id in only):
+            since = date.fromisoformat(o.effect.get("effective_from") or due.date().isoformat())
+            apply_grade(session, o, since, now, actor, why_of(o))
+            waited += 1
+    return {
+        **moves.counts(),
+        "grade_changes": len(updates),
+        "held_for_hr": held,
+        "overrides_applied": waited,
+    }

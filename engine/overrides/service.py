@@ -26,19 +26,20 @@ from promoflow.engine.audit.trail import Event, record_many
 from promoflow.engine.cases import moves as cases
 from promoflow.engine.cycles.announce import take_effect
 from promoflow.engine.cycles.service import done_steps
+from promoflow.engine.overrides.grades import apply_grade, why_of
 from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import (
     Case,
     Cycle,
     Decision,
     Employee,
-    GradeHistory,
     StageResult,
 )
 from promoflow.engine.storage.models.overrides import Override
 from promoflow.engine.users.accounts import roles_of
 from promoflow.errors import AccessDenied, InputError, NotFoundError, TransitionError
-from promoflow.rules.calendar import EFFECTIVE
+from promoflow.rules.calendar import EFFECTIVE, effective_date
+from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
 from promoflow.workflow.outcome import HOLDING_FLAGS
 from promoflow.workflow.specs import spec_for, stage_short
@@ -302,6 +303,8 @@ def kinds_for_case(
     fits = ["force_promotion", "block_promotion", "cancel_demotion", "change_demotion"]
     if case_kind is None or state is None:
         return fits
+    if case_kind == "pending" and state == "waiting_data":
+        fits.append("set_grade")  # HR decides what the missing data could not
     for name, states in CASE_DECISIONS.items():
         if (case_kind, state) in states:
             fits.append(name)
@@ -485,7 +488,7 @@ def _waived_stage(o: Override, case: Case, pack) -> str:
 
 
 def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime, actor: str):
-    why = f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
+    why = why_of(o)
     if o.kind in CASE_DECISIONS:
         trigger = CASE_DECISIONS[o.kind][(case.kind, case.state)]
         state = cases.trigger(session, case, trigger, now, actor, why, flagged=None)
@@ -548,6 +551,10 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
             state = cases.trigger(session, case, "retain", now, actor, why)
         o.effect = {**o.effect, "state": state}
         return
+    if case is not None and case.kind == "pending" and case.state == "waiting_data":
+        # HR decided what the missing data could not: the case is resolved (POLICY.md §6)
+        state = cases.trigger(session, case, "resolve", now, actor, why, flagged=None)
+        o.effect = {**o.effect, "state": state}
     _set_grade(session, o, now, actor, why)
 
 
@@ -612,56 +619,31 @@ def _end_employment(session: Session, o: Override, now: datetime, actor: str, wh
 
 
 def _set_grade(session: Session, o: Override, now: datetime, actor: str, why: str) -> None:
-    """Record the grade the override decided, from today, with its history and event."""
-    employee = session.get(Employee, o.employee_id)
-    target = o.effect["to_grade"]
-    since = _effective(o, now)
-    before = employee.grade
-    o.effect = {**o.effect, "applied_grade": target, "effective_from": since.isoformat()}
-    if target == before:
-        # e.g. a promotion blocked before it took effect: nothing to change now; the
-        # workflow must not carry out the rule's change (see effective_overrides)
+    """Carry out the grade the override decided (POLICY.md §6): on the cycle's effective
+    date unless HR gave another — deferred to the cycle's ``effective`` step when that is
+    still to come, at once (dated as decided) otherwise."""
+    since = _effective(session, o, now)
+    deferred = (
+        o.cycle_id is not None
+        and not (o.params or {}).get("effective")
+        and since > now.date()
+        and EFFECTIVE not in done_steps(session, o.cycle_id)
+    )
+    if deferred:
+        o.effect = {**o.effect, "effective_from": since.isoformat()}
         return
-    employee.grade, employee.grade_since, employee.updated_at = target, since, now
-    session.add(
-        GradeHistory(
-            employee_id=employee.employee_id,
-            track=employee.track,
-            grade=target,
-            previous_grade=before,
-            effective_from=since,
-            source="override",
-            reason=why,
-            cycle_id=o.cycle_id,
-            recorded_at=now,
-        )
-    )
-    record_many(
-        session,
-        [
-            Event(
-                kind="grade_change",
-                actor=actor,
-                at=now,
-                subject=f"override:{o.id}",
-                employee_id=employee.employee_id,
-                cycle_id=o.cycle_id,
-                case_id=o.case_id,
-                before={"grade": before},
-                after={"grade": target, "grade_since": since.isoformat(), "override_id": o.id},
-                reason=why,
-            )
-        ],
-    )
+    apply_grade(session, o, since, now, actor, why)
 
 
-def _effective(o: Override, now: datetime) -> date:
+def _effective(session: Session, o: Override, now: datetime) -> date:
     value = (o.params or {}).get("effective")
     if value:
         try:
             return date.fromisoformat(str(value))
         except ValueError as exc:
             raise InputError(f"effective {value!r} is not a date (YYYY-MM-DD)") from exc
+    if o.cycle_id is not None:
+        return effective_date(parse_period(session.get(Cycle, o.cycle_id).period_id))
     return now.date()
 
 

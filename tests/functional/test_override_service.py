@@ -69,7 +69,7 @@ def test_a_grade_override_approved_by_its_own_proposer_is_refused(cycle_rt):
 def test_a_second_manager_approves_and_the_grade_changes_beside_the_kept_rule_decision(cycle_rt):
     o = propose(cycle_rt, "olivia", employee_id="E05", kind="change_demotion",
                 reason="only one grade lower is excessive; S5 → S4 confirmed by panel",
-                params={"to_grade": "S3"})  # fmt: skip
+                params={"to_grade": "S3", "effective": "2026-10-09"})  # fmt: skip
     assert o.status == "proposed" and o.changes_grade
     approved = decide(cycle_rt, "approve", o.id, "max", note="checked the file")
     assert approved.status == "approved" and approved.decided_by == "max"
@@ -207,7 +207,16 @@ def test_a_forced_promotion_goes_one_grade_up_after_a_second_manager_approves(cy
         assert s.get(Employee, "E07").grade == "S5"  # nothing happens before approval
     decide(cycle_rt, "approve", o.id, "max")
     with cycle_rt.sessions() as s:
-        assert s.get(Employee, "E07").grade == "S6"
+        # approved, it waits for the cycle's effective date (POLICY.md §6), not today's
+        assert s.get(Employee, "E07").grade == "S5"
+        assert s.get(Override, o.id).effect["effective_from"] == "2026-11-01"
+    _run_rest_of_cycle(cycle_rt)
+    with cycle_rt.sessions() as s:
+        employee = s.get(Employee, "E07")
+        assert (employee.grade, employee.grade_since) == ("S6", date(2026, 11, 1))
+        assert s.get(Override, o.id).effect["applied_grade"] == "S6"
+        history = s.scalars(select(GradeHistory).where(GradeHistory.source == "override")).one()
+        assert (history.grade, history.effective_from) == ("S6", date(2026, 11, 1))
 
 
 def test_ending_a_probation_needs_a_probation_case(cycle_rt):
@@ -218,11 +227,14 @@ def test_ending_a_probation_needs_a_probation_case(cycle_rt):
 def test_blocking_a_promotion_not_yet_in_effect_writes_no_grade_change(cycle_rt):
     o = propose(cycle_rt, "olivia", employee_id="E04", kind="block_promotion", reason="r")
     decide(cycle_rt, "approve", o.id, "mia")
+    _run_rest_of_cycle(cycle_rt)
     with cycle_rt.sessions() as s:
         assert s.get(Employee, "E04").grade == "S5"
         assert s.get(Override, o.id).effect["applied_grade"] == "S5"
     assert count(cycle_rt, GradeHistory, GradeHistory.source == "override") == 0
-    assert count(cycle_rt, AuditEvent, AuditEvent.kind == "grade_change") == 0
+    # the rest of the cycle changed others' grades, never E04's
+    assert count(cycle_rt, AuditEvent, AuditEvent.kind == "grade_change",
+                 AuditEvent.employee_id == "E04") == 0  # fmt: skip
 
 
 def _run_rest_of_cycle(rt):

@@ -1,0 +1,67 @@
+"""Carrying out the grade an approved override decided: the employee's grade, its history
+row and the audit event, in the caller's transaction.
+
+Apart from the service because the cycle's ``effective`` step also calls it, for the
+overrides that waited for the cycle's effective date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from promoflow.engine.audit.trail import Event, record_many
+from promoflow.engine.storage.models import Employee, GradeHistory
+from promoflow.engine.storage.models.overrides import Override
+
+
+def why_of(o: Override) -> str:
+    """The reason a grade change by override gives, naming both people."""
+    return f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
+
+
+def apply_grade(
+    session: Session, o: Override, since: date, now: datetime, actor: str, why: str
+) -> None:
+    """Record the grade the override decided, from ``since``, with its history and event."""
+    employee = session.get(Employee, o.employee_id)
+    target = o.effect["to_grade"]
+    before = employee.grade
+    o.effect = {**o.effect, "applied_grade": target, "effective_from": since.isoformat()}
+    if target == before:
+        # e.g. a promotion blocked before it took effect: nothing to change now; the
+        # workflow must not carry out the rule's change (see effective_overrides)
+        return
+    employee.grade, employee.grade_since, employee.updated_at = target, since, now
+    session.add(
+        GradeHistory(
+            employee_id=employee.employee_id,
+            track=employee.track,
+            grade=target,
+            previous_grade=before,
+            effective_from=since,
+            source="override",
+            reason=why,
+            cycle_id=o.cycle_id,
+            recorded_at=now,
+        )
+    )
+    record_many(
+        session,
+        [
+            Event(
+                kind="grade_change",
+                actor=actor,
+                at=now,
+                subject=f"override:{o.id}",
+                employee_id=employee.employee_id,
+                cycle_id=o.cycle_id,
+                case_id=o.case_id,
+                before={"grade": before},
+                after={"grade": target, "grade_since": since.isoformat(), "override_id": o.id},
+                reason=why,
+            )
+        ],
+    )
+
