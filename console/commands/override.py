@@ -15,6 +15,7 @@ from rich.table import Table
 from promoflow.console.commands._context import console, parse_time, runtime
 from promoflow.engine.overrides import service as overrides
 from promoflow.engine.overrides.query import list_overrides
+from promoflow.errors import InputError
 
 REASON = typer.Option(..., "--reason", "-r", help="Why the rule's decision is overruled.")
 NOW = typer.Option(None, "--now", metavar="T", help="Act as if it were this time (ISO 8601).")
@@ -103,28 +104,43 @@ def register(app: typer.Typer) -> None:
     @group.command("set-grade")
     def set_grade(
         ctx: typer.Context,
-        employee: str = typer.Argument(...),
-        grade: str = typer.Argument(..., help="The grade to set."),
+        first: str = typer.Argument(
+            ..., metavar="CYCLE", help="The cycle it concerns (- for none)."
+        ),
+        second: str = typer.Argument(..., metavar="EMPLOYEE", help="Employee id."),
         reason: str = REASON,
-        cycle: str | None = typer.Option(None, "--cycle", help="The cycle it concerns, if any."),
+        to_grade: str | None = typer.Option(None, "--to-grade", help="The grade to set."),
+        cycle: str | None = typer.Option(None, "--cycle", hidden=True),
         effective: str | None = typer.Option(None, "--effective", help="YYYY-MM-DD."),
         now: str | None = NOW,
     ) -> None:
-        """Set an employee's grade outright."""
-        _propose(ctx, "set_grade", now, cycle_id=cycle, employee_id=employee, reason=reason,
-                 params={"to_grade": grade, "effective": effective})  # fmt: skip
+        """Set an employee's grade outright: ``set-grade CYCLE EMPLOYEE --to-grade G``
+        (INTERCHANGE.md); the earlier ``set-grade EMPLOYEE GRADE [--cycle C]`` still works."""
+        if to_grade is not None:
+            cycle_id, employee = (None if first in ("-", "") else first), second
+        else:
+            cycle_id, employee, to_grade = cycle, first, second
+        _propose(ctx, "set_grade", now, cycle_id=cycle_id, employee_id=employee, reason=reason,
+                 params={"to_grade": to_grade, "effective": effective})  # fmt: skip
 
     @group.command("record-result")
     def record_result(
         ctx: typer.Context,
         cycle: str = typer.Argument(...),
         employee: str = typer.Argument(...),
-        stage: str = typer.Argument(..., help="written_test, interview or probation_review."),
-        value: str = typer.Argument(..., help="A score, pass or fail."),
+        stage_arg: str | None = typer.Argument(None, metavar="[STAGE]", hidden=True),
+        value_arg: str | None = typer.Argument(None, metavar="[VALUE]", hidden=True),
         reason: str = REASON,
+        stage: str | None = typer.Option(
+            None, "--stage", help="written_test, interview or probation_review."
+        ),
+        value: str | None = typer.Option(None, "--value", help="A score, pass or fail."),
         now: str | None = NOW,
     ) -> None:
         """Record a result that was missing at its deadline (moves the case at once)."""
+        stage, value = stage or stage_arg, value or value_arg
+        if not stage or not value:
+            raise InputError("record-result needs --stage and --value")
         _propose(ctx, "record_result", now, cycle_id=cycle, employee_id=employee, reason=reason,
                  params={"stage": stage, "value": value})  # fmt: skip
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from promoflow.console.cli import app
+from promoflow.engine.overrides.query import list_overrides
 from promoflow.errors import AccessDenied
 from tests.functional.audit_seed import CYCLE, seed_cycle
 
 runner = CliRunner()
+PROMOFLOW = Path(sys.executable).with_name("promoflow")
 
 
 @pytest.fixture
@@ -76,3 +81,38 @@ def test_a_manager_records_a_missing_result_in_one_step(cycle_db):
                  "--reason", "business school sent it late")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "approved and applied" in result.output
+
+
+def test_the_interchange_forms_of_set_grade_and_record_result(cycle_db, rt):
+    """``override KIND CYCLE EMPLOYEE --to-grade G`` and ``--stage S --value V``
+    (INTERCHANGE.md), beside the older positional forms."""
+    with_cycle = cli(cycle_db, "olivia", "set-grade", CYCLE, "E07", "--to-grade", "S6",
+                     "--reason", "grading error")  # fmt: skip
+    assert with_cycle.exit_code == 0, with_cycle.output
+    without = cli(cycle_db, "olivia", "set-grade", "-", "E06", "--to-grade", "S4",
+                  "--reason", "grading error at hire")  # fmt: skip
+    assert without.exit_code == 0, without.output
+    result = cli(cycle_db, "mia", "record-result", CYCLE, "E03", "--stage", "written_test",
+                 "--value", "88", "--reason", "sent late")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with rt.sessions() as s:
+        got = [(o.kind, o.cycle_id, o.employee_id, o.params) for o in list_overrides(s)]
+    assert got == [
+        ("set_grade", CYCLE, "E07", {"to_grade": "S6"}),
+        ("set_grade", None, "E06", {"to_grade": "S4"}),
+        ("record_result", CYCLE, "E03", {"stage": "written_test", "value": "88"}),
+    ]
+
+
+def test_a_second_open_override_exits_2_in_one_line(cycle_db):
+    first = cli(cycle_db, "olivia", "block-promotion", CYCLE, "E02", "--reason", "r1")
+    assert first.exit_code == 0, first.output
+    done = subprocess.run(
+        [str(PROMOFLOW), "--db", cycle_db, "--actor", "mia", "override", "block-promotion",
+         CYCLE, "E02", "--reason", "r2"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    message = " ".join(done.stderr.split())
+    assert "E02 already has override #1 (block_promotion, proposed by olivia)" in message
+    assert "Traceback" not in done.stderr
