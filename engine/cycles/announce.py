@@ -33,6 +33,7 @@ from promoflow.engine.overrides.query import effective_overrides
 from promoflow.engine.storage.bulk import insert_rows, update_rows
 from promoflow.engine.storage.models import (
     Cycle,
+    CycleMilestone,
     Decision,
     Employee,
     GradeHistory,
@@ -76,8 +77,20 @@ def _fact(facts: dict, *names: str) -> Decimal | None:
     return None
 
 
-def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) -> dict:
-    """Allocate vacancies, announce every decided change, record grade history, notify."""
+def announce(
+    session: Session,
+    cycle: Cycle,
+    pack,
+    now: datetime,
+    actor: str,
+    only: Collection[int] | None = None,
+) -> dict:
+    """Allocate vacancies, announce every decided change, record grade history, notify.
+
+    ``only`` (case ids) announces those cases alone, after the cycle's announcement: a
+    result that came late moves its case on by itself (POLICY.md §6), competing for the
+    headcount still open.
+    """
     stages = pack_stages(pack)
     period = parse_period(cycle.period_id)
     effective_on = effective_date(period)
@@ -91,6 +104,8 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
     refs, decisions, people = refs_with_people(
         session, cycle.cycle_id, None, (*_DECISION_COLUMNS, reasons_column), _PERSON_COLUMNS
     )
+    if only is not None:
+        refs = [ref for ref in refs if ref.id in only]
     ready = f"{stage_short(stages[-1])}_passed" if stages else "nominated"
     promo_spec = spec_for("promotion", stages)
     moves, notices, history = Moves(cycle.cycle_id), [], []
@@ -180,6 +195,25 @@ def announce(session: Session, cycle: Cycle, pack, now: datetime, actor: str) ->
     counts = moves.counts()
     counts.update(grade_changes=len(history), notices=queue(session, notices, now, actor))
     return counts
+
+
+def move_on_late(
+    session: Session, cycle: Cycle, pack, case_ids: Collection[int], now: datetime, actor: str
+) -> None:
+    """Cases whose last stage passed after the announcement: announced now, and made
+    effective too when the cycle's effective date has passed (POLICY.md §6)."""
+    session.flush()
+    done = set(
+        session.scalars(
+            select(CycleMilestone.milestone).where(CycleMilestone.cycle_id == cycle.cycle_id)
+        )
+    )
+    if "announce" not in done:
+        return
+    announce(session, cycle, pack, now, actor, only=set(case_ids))
+    if EFFECTIVE in done:
+        session.flush()
+        take_effect(session, cycle, pack, now, actor, only=set(case_ids))
 
 
 #: what announcing reads of a decision (the reasons, in one language, are added)

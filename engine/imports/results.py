@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from promoflow.engine.audit.trail import Event
 from promoflow.engine.cases.moves import CaseRef, Moves
+from promoflow.engine.cycles import announce as late
 from promoflow.engine.cycles.milestones import notify_refs
 from promoflow.engine.cycles.service import done_steps, parse_cycle_id
 from promoflow.engine.imports.base import Applied, ImportContext, check_extra_cells, require_columns
@@ -276,6 +277,7 @@ def _move(ctx: ImportContext, items: list[Item]) -> int:
     cycle = info.cycle
     moves = Moves(cycle.cycle_id)
     late_passed: list[CaseRef] = []
+    late_ready: list[int] = []
     failed_probation: list[tuple[CaseRef, guards.Verdict]] = []
     last = f"{stage_short(info.stages[-1])}_passed" if info.stages else None
     announced = "announce" in info.done
@@ -298,8 +300,8 @@ def _move(ctx: ImportContext, items: list[Item]) -> int:
         if after == "dismissal_review":
             failed_probation.append((item.ref, item.verdict))
         if after == last and announced:
-            # vacancies were handed out and changes announced: a person decides now
-            moves.flag(item.ref, "passed after the announcement: HR to approve by override")
+            # announced already: the case is announced (and made effective) on its own
+            late_ready.append(item.ref.id)
     notices: list[Outgoing] = []
     if late_passed:
         more, notices = notify_refs(session, cycle, info.pack, late_passed, "interview", now)
@@ -308,6 +310,8 @@ def _move(ctx: ImportContext, items: list[Item]) -> int:
         notices += _dismissal_notices(session, cycle, info.pack, failed_probation)
     moves.write(session, now, actor)
     queue(session, notices, now, actor)
+    if late_ready:
+        late.move_on_late(session, cycle, info.pack, late_ready, now, actor)
     return len(items)
 
 

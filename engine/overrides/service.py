@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, record_many
 from promoflow.engine.cases import moves as cases
-from promoflow.engine.cycles.announce import take_effect
+from promoflow.engine.cycles.announce import move_on_late, take_effect
 from promoflow.engine.cycles.service import done_steps
 from promoflow.engine.overrides.grades import apply_grade, why_of
 from promoflow.engine.packs import store as packs
@@ -519,6 +519,7 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
             flagged=None,
         )  # fmt: skip
         o.effect = {**o.effect, "stage": stage, "state": state}
+        _move_on_if_last(session, o, case, pack, state, now, actor)
         return
     if o.kind == "record_result":
         stage, value = o.effect["stage"], o.effect["value"]
@@ -540,6 +541,7 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
             flagged=None,
         )  # fmt: skip
         o.effect = {**o.effect, "passed": verdict.passed, "state": state}
+        _move_on_if_last(session, o, case, pack, state, now, actor)
         return
     if o.kind == "end_probation":
         if case.state == "on_probation":
@@ -556,6 +558,15 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         state = cases.trigger(session, case, "resolve", now, actor, why, flagged=None)
         o.effect = {**o.effect, "state": state}
     _set_grade(session, o, now, actor, why)
+
+
+def _move_on_if_last(session: Session, o: Override, case: Case, pack, state, now, actor):
+    """A last stage passed by override after the announcement moves the case on by itself."""
+    stages = tuple(pack.stages)
+    if case.kind == "promotion" and stages and state == f"{stage_short(stages[-1])}_passed":
+        move_on_late(session, session.get(Cycle, o.cycle_id), pack, [case.id], now, actor)
+        session.refresh(case)
+        o.effect = {**o.effect, "state": case.state}
 
 
 def _held(case: Case) -> bool:

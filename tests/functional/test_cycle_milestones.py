@@ -472,14 +472,15 @@ def test_a_department_decides_a_dismissal_review_through_a_case_trigger(packs_lo
         )
 
 
-def test_an_interview_passed_after_the_announcement_waits_flagged_for_hr(packs_loaded):
+def test_an_interview_passed_after_the_announcement_is_announced_by_itself(packs_loaded):
+    """POLICY.md §6: a late result moves the case on (it no longer waits for HR)."""
     d = Driver(packs_loaded, False)
     run_sales_quarter(d)
     late = [{"employee_id": "E3", "cycle": SALES_Q, "stage": "written_test", "value": "80"}]
     d.step(import_results, late, "late-test.csv", at("2026-10-21T10:00"), "hr")
     late = [{"employee_id": "E3", "cycle": SALES_Q, "stage": "interview", "value": "pass"}]
     d.step(import_results, late, "late-interview.csv", at("2026-10-22T10:00"), "hr")
-    assert d.states(SALES_Q)["E3"] == "interview_passed"
+    assert d.states(SALES_Q)["E3"] == "announced"
     with d.rt.sessions() as session:
         flagged = session.scalars(select(Case.flagged).where(Case.employee_id == "E3")).one()
-        assert "after the announcement" in flagged
+        assert flagged is None
