@@ -187,6 +187,11 @@ def register(app: typer.Typer) -> None:
         "waive-stage", "waive_stage", "Waive the written test or interview the case waits for."
     )
     _hr_decision(
+        "accept-revision",
+        "accept_revision",
+        "Take the rules' new decision for a case whose inputs were revised after open.",
+    )
+    _hr_decision(
         "keep-decision",
         "keep_decision",
         "Keep the rules' decision for a case held after its employee record changed.",

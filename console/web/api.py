@@ -70,6 +70,7 @@ KINDS = (
     "close_review",
     "waive_stage",
     "keep_decision",
+    "accept_revision",
 )
 
 

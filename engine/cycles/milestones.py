@@ -517,19 +517,20 @@ def _notify(cycle, pack, refs: list[CaseRef], stage: str, decisions, people):
     for ref in refs:
         moves.fire(spec, ref, trigger)
         d = decisions[ref.decision_id]
+        if kind == "test":  # a nominee invited after open (a pending decision decided again)
+            extra = {
+                "deadline": _fmt(milestone_time(pack.calendar, period, "test_due"), pack),
+                "pass_mark": guards.pass_mark(stage, dict(pack.pass_marks)),
+            }
+        else:
+            extra = {"interview_at": at_text, "interview_place": place}
         notices.append(
             Outgoing(
                 cycle.cycle_id,
                 ref.employee_id,
                 ref.id,
                 kind,
-                notice_params(
-                    cycle,
-                    people.get(ref.employee_id),
-                    d,
-                    interview_at=at_text,
-                    interview_place=place,
-                ),
+                notice_params(cycle, people.get(ref.employee_id), d, **extra),
             )
         )
     return moves, notices

@@ -18,6 +18,7 @@ from operator import itemgetter
 
 from sqlalchemy import select
 
+from promoflow.engine.cycles.revision import recheck_metrics
 from promoflow.engine.imports.base import (
     CHUNK,
     Applied,
@@ -401,10 +402,19 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
     for part in chunks(revisions):
         insert_rows(session, MetricRevision.__table__, part)
         ctx.advance(len(part), total)
+    # the decisions of open cycles these values feed are looked at again (POLICY.md §6)
+    revised_at = [at for at, _, _ in changes]
+    rechecked = recheck_metrics(
+        session,
+        [*columns["employee_id"], *(plan.employee_ids[at] for at in revised_at)],
+        [*columns["period_id"], *(plan.period_ids[at] for at in revised_at)],
+        now,
+        ctx.actor,
+    )
     return Applied(
         changed=inserted + len(updates),
         events=events,
-        details={"inserted": inserted, "revised": len(updates)},
+        details={"inserted": inserted, "revised": len(updates), "decisions_rechecked": rechecked},
     )
 
 

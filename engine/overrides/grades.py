@@ -64,4 +64,3 @@ def apply_grade(
             )
         ],
     )
-

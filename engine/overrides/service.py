@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 from promoflow.engine.audit.trail import Event, record_many
 from promoflow.engine.cases import moves as cases
 from promoflow.engine.cycles.announce import move_on_late, take_effect
+from promoflow.engine.cycles.revision import apply_revision
 from promoflow.engine.cycles.service import done_steps
 from promoflow.engine.overrides.grades import apply_grade, why_of
 from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import (
+    AuditEvent,
     Case,
     Cycle,
     Decision,
@@ -85,6 +87,7 @@ KINDS: dict[str, Kind] = {
         Kind("close_review", False, True, (), "结束复核", "close the below-standard review"),
         Kind("waive_stage", False, True, (), "免除本阶段", "waive the stage"),
         Kind("keep_decision", False, True, (), "维持原决定", "keep the decision"),
+        Kind("accept_revision", False, True, (), "采用修订后的决定", "accept the revised decision"),
     )
 }
 
@@ -103,7 +106,14 @@ CASE_DECISIONS: dict[str, dict[tuple[str, str], str]] = {
     },
 }
 #: the kinds that move a case rather than set a grade (checked against the case's state)
-CASE_MOVES = ("record_result", "end_probation", "waive_stage", "keep_decision", *CASE_DECISIONS)
+CASE_MOVES = (
+    "record_result",
+    "end_probation",
+    "waive_stage",
+    "keep_decision",
+    "accept_revision",
+    *CASE_DECISIONS,
+)
 
 
 def _roles(session: Session, user: str) -> set[str]:
@@ -310,6 +320,8 @@ def kinds_for_case(
             fits.append(name)
     if flagged and flagged.split(":")[0] in HOLDING_FLAGS:
         fits.append("keep_decision")
+    if flagged and flagged.startswith("facts_revised"):
+        fits.append("accept_revision")
     if case_kind == "promotion" and state.endswith(("_notified", "_missing")):
         fits += ["record_result", "waive_stage"]
     if case_kind == "probation" and state == "on_probation":
@@ -444,6 +456,13 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
     if o.kind == "waive_stage":
         _waived_stage(o, case, pack)
         return
+    if o.kind == "accept_revision":
+        if not (case.flagged or "").startswith("facts_revised"):
+            raise TransitionError(
+                f"accept_revision takes the rules' new decision for a case flagged "
+                f"facts_revised; {o.employee_id}'s {case.kind} case is not"
+            )
+        return
     if o.kind == "keep_decision":
         if not _held(case):
             raise TransitionError(
@@ -499,6 +518,9 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
     if o.kind == "keep_decision":
         _release(session, o, case, pack, now, actor, why)
         return
+    if o.kind == "accept_revision":
+        _accept_revision(session, o, case, pack, now, actor, why)
+        return
     if o.kind == "waive_stage":
         stage = _waived_stage(o, case, pack)
         verdict = guards.Verdict(stage, "waived", None, True, None)
@@ -515,9 +537,15 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         )
         session.flush()
         state = cases.trigger(
-            session, case, _stage_trigger(case, stage), now, actor, why, verdict=verdict,
+            session,
+            case,
+            _stage_trigger(case, stage),
+            now,
+            actor,
+            why,
+            verdict=verdict,
             flagged=None,
-        )  # fmt: skip
+        )
         o.effect = {**o.effect, "stage": stage, "state": state}
         _move_on_if_last(session, o, case, pack, state, now, actor)
         return
@@ -537,9 +565,15 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         )
         session.flush()
         state = cases.trigger(
-            session, case, _stage_trigger(case, stage), now, actor, why, verdict=verdict,
+            session,
+            case,
+            _stage_trigger(case, stage),
+            now,
+            actor,
+            why,
+            verdict=verdict,
             flagged=None,
-        )  # fmt: skip
+        )
         o.effect = {**o.effect, "passed": verdict.passed, "state": state}
         _move_on_if_last(session, o, case, pack, state, now, actor)
         return
@@ -567,6 +601,42 @@ def _move_on_if_last(session: Session, o: Override, case: Case, pack, state, now
         move_on_late(session, session.get(Cycle, o.cycle_id), pack, [case.id], now, actor)
         session.refresh(case)
         o.effect = {**o.effect, "state": case.state}
+
+
+def _accept_revision(session: Session, o: Override, case: Case, pack, now, actor, why) -> None:
+    """HR takes the rules' revised decision: the decision and its case become it."""
+    revised = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case.id, AuditEvent.kind == "decision_revised")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).one()
+    decision = session.get(Decision, case.decision_id)
+    before = {f: getattr(decision, f) for f in ("outcome", "to_grade", "probation", "review")}
+    apply_revision(decision, case, revised.after, pack, now)
+    record_many(
+        session,
+        [
+            Event(
+                kind="decision_redecided",
+                actor=actor,
+                at=now,
+                subject=f"decision:{decision.id}",
+                employee_id=case.employee_id,
+                cycle_id=case.cycle_id,
+                case_id=case.id,
+                before=before,
+                after=revised.after,
+                reason=why,
+            )
+        ],
+    )
+    o.effect = {
+        **o.effect,
+        "outcome": decision.outcome,
+        "to_grade": decision.to_grade,
+        "state": case.state,
+    }
 
 
 def _held(case: Case) -> bool:
