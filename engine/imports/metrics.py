@@ -411,11 +411,10 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
         now,
         ctx.actor,
     )
-    return Applied(
-        changed=inserted + len(updates),
-        events=events,
-        details={"inserted": inserted, "revised": len(updates), "decisions_rechecked": rechecked},
-    )
+    details = {"inserted": inserted, "revised": len(updates)}
+    if rechecked:  # (only then: the report keeps its shape for every import before)
+        details["decisions_rechecked"] = rechecked
+    return Applied(changed=inserted + len(updates), events=events, details=details)
 
 
 def _compare_stored(
