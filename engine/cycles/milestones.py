@@ -211,7 +211,8 @@ def notice_params(cycle: Cycle, emp: Employee | None, d: Decision, **extra: Any)
     }
 
 
-def _initial_flag(kind: str, d: Decision) -> str | None:
+def initial_flag(kind: str, d: Decision) -> str | None:
+    """What a new case of ``kind`` is flagged with for HR (None: nothing waits on HR)."""
     if kind == "pending":
         return (
             "data missing: " + ", ".join(str(m) for m in (d.missing or []))
@@ -350,7 +351,7 @@ class _CasePlan:
             OpenedCase(
                 kind=kind,
                 state=path.state,
-                flagged=_initial_flag(kind, d),
+                flagged=initial_flag(kind, d),
                 effective_on=self.effective_on if d.outcome in ("promoted", "demoted") else None,
                 triggers=path.triggers,
                 notice=notice.plain() if notice is not None else None,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from promoflow.engine.audit.trail import Event, record_many
 from promoflow.engine.cases.moves import CaseRef
 from promoflow.engine.cycles.evaluation import evaluate_facts
-from promoflow.engine.cycles.milestones import notify_refs
+from promoflow.engine.cycles.milestones import initial_flag, notify_refs
 from promoflow.engine.facts.build import Person, build_facts
 from promoflow.engine.notices.outbox import queue
 from promoflow.engine.packs.store import pack_of
@@ -199,7 +199,5 @@ def apply_revision(decision: Decision, case: Case, fields: dict, pack, now: date
     kind = kind_for_decision(decision.outcome, bool(decision.probation), decision.review)
     if kind != case.kind:
         case.kind, case.state = kind, spec_for(kind, tuple(pack.stages)).initial
-    case.flagged = (
-        "missing " + ", ".join(decision.missing) if decision.outcome == "pending" else None
-    )
+    case.flagged = initial_flag(case.kind, decision)
     case.updated_at = now

@@ -29,7 +29,18 @@ from promoflow.engine.storage.models import Notice
 from promoflow.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
-KINDS = ("test", "interview", "promotion", "demotion", "probation", "dismissal_review", "rating")
+KINDS = (
+    "test",
+    "interview",
+    "promotion",
+    "demotion",
+    "probation",
+    "dismissal_review",
+    "rating",
+    "hr_grade",
+    "retained",
+    "dismissed",
+)
 LANGS = ("zh", "en")
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from promoflow.engine.audit.trail import Event, record_many
+from promoflow.engine.notices.outbox import Outgoing, queue
 from promoflow.engine.storage.models import Employee, GradeHistory
 from promoflow.engine.storage.models.overrides import Override
 
@@ -19,6 +20,25 @@ from promoflow.engine.storage.models.overrides import Override
 def why_of(o: Override) -> str:
     """The reason a grade change by override gives, naming both people."""
     return f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
+
+
+def notify_decision(
+    session: Session, o: Override, kind: str, now: datetime, actor: str, **params: str
+) -> None:
+    """Queue the notice an HR decision calls for (``hr_grade``, ``retained``,
+    ``dismissed``), its reason quoted."""
+    employee = session.get(Employee, o.employee_id)
+    values = {
+        "cycle_id": o.cycle_id,
+        "employee_id": o.employee_id,
+        "name": employee.name if employee else o.employee_id,
+        "from_grade": employee.grade if employee else "",
+        "to_grade": employee.grade if employee else "",
+        "effective_on": "",
+        "reasons": [o.reason],
+        **params,
+    }
+    queue(session, [Outgoing(o.cycle_id, o.employee_id, o.case_id, kind, values)], now, actor)
 
 
 def apply_grade(
@@ -64,3 +84,14 @@ def apply_grade(
             )
         ],
     )
+    if o.cycle_id is not None:
+        notify_decision(
+            session,
+            o,
+            "hr_grade",
+            now,
+            actor,
+            from_grade=before,
+            to_grade=target,
+            effective_on=since.isoformat(),
+        )

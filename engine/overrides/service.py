@@ -27,7 +27,7 @@ from promoflow.engine.cases import moves as cases
 from promoflow.engine.cycles.announce import move_on_late, take_effect
 from promoflow.engine.cycles.revision import apply_revision
 from promoflow.engine.cycles.service import done_steps
-from promoflow.engine.overrides.grades import apply_grade, why_of
+from promoflow.engine.overrides.grades import apply_grade, notify_decision, why_of
 from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import (
     AuditEvent,
@@ -514,6 +514,9 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
         o.effect = {**o.effect, "state": state}
         if o.kind in ("dismiss", "eliminate"):
             _end_employment(session, o, now, actor, why)
+            notify_decision(session, o, "dismissed", now, actor)
+        elif o.kind == "retain":
+            notify_decision(session, o, "retained", now, actor)
         return
     if o.kind == "keep_decision":
         _release(session, o, case, pack, now, actor, why)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from promoflow.console.cli import app
 from promoflow.console.web.app import create_app
 from promoflow.engine.overrides import service as overrides
-from promoflow.engine.storage.models import AuditEvent, Case, Employee, StageResult
+from promoflow.engine.storage.models import AuditEvent, Case, Employee, Notice, StageResult
 from promoflow.errors import AccessDenied, TransitionError
 from tests.functional.audit_seed import CYCLE, seed_cycle
 from tests.functional.web_client import TestClient, login, token_for
@@ -51,6 +51,9 @@ def test_a_manager_retains_after_the_elimination_review_at_once(rt, seeded):
     lines = runner.invoke(app, ["--db", seeded, "decisions", CYCLE, "--format", "json"]).stdout
     (line,) = [json.loads(x) for x in lines.splitlines() if '"E08"' in x]
     assert (line["review"], line["review_decision"]) == ("elimination", "retained")
+    with rt.sessions() as s:
+        (notice,) = s.scalars(select(Notice).where(Notice.employee_id == "E08")).all()
+    assert notice.kind == "retained" and "新客户开拓中" in notice.body
 
 
 def test_eliminating_needs_a_second_manager_and_ends_the_employment(rt, seeded):
@@ -67,6 +70,8 @@ def test_eliminating_needs_a_second_manager_and_ends_the_employment(rt, seeded):
         assert s.get(Employee, "E08").active is False
         left = s.scalars(select(AuditEvent).where(AuditEvent.kind == "employee_left")).one()
         assert left.after["decision"] == "eliminate" and left.employee_id == "E08"
+        (notice,) = s.scalars(select(Notice).where(Notice.employee_id == "E08")).all()
+        assert notice.kind == "dismissed" and "连续两季度未达标" in notice.body
 
 
 def test_a_decision_that_does_not_fit_the_case_is_refused_naming_its_state(rt, seeded):

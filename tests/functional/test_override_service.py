@@ -16,6 +16,7 @@ from promoflow.engine.storage.models import (
     Decision,
     Employee,
     GradeHistory,
+    Notice,
     Override,
     StageResult,
 )
@@ -89,7 +90,9 @@ def test_a_second_manager_approves_and_the_grade_changes_beside_the_kept_rule_de
                     AuditEvent.seq)
             )
         )  # fmt: skip
-        assert kinds[-3:] == ["override_proposed", "override_approved", "grade_change"]
+        assert kinds[-4:] == ["override_proposed", "override_approved", "grade_change", "notice"]
+        (notice,) = s.scalars(select(Notice).where(Notice.employee_id == "E05")).all()
+        assert notice.kind == "hr_grade" and "S5 调整为 S3" in notice.body
         assert verify_chain(s).ok
 
 
