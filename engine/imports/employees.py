@@ -25,6 +25,7 @@ from promoflow.engine.imports.base import (
     require_columns,
 )
 from promoflow.engine.imports.reader import Row
+from promoflow.engine.overrides import service as overrides
 from promoflow.engine.storage.bulk import insert_columns, update_rows
 from promoflow.engine.storage.db import driver_rows
 from promoflow.engine.storage.models import Case, CycleMilestone, Employee, GradeHistory
@@ -373,6 +374,10 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
     moved: dict[str, str] = {}
     new_event = partial(Event, actor=ctx.actor, at=ctx.now, extra=extra)
     isoformat: dict[object, object] = {}
+    # a grade changed on the same track for someone with an open case goes through the
+    # four-eyes approval instead (POLICY.md §6): kept here, proposed as an override below
+    regraded = _regraded_with_open_case(ctx, plan)
+    proposals: list[tuple[str, str, str]] = []  # (employee, cycle, grade)
     for row in plan.rows:
         values = row.values
         employee_id = row.employee_id
@@ -402,6 +407,10 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
                 events.append(_grade_event(ctx, row, None))
             continue
         new = tuple(o if v is KEEP else v for v, o in zip(values, old, strict=True))
+        if employee_id in regraded and new[GRADE] != old[GRADE]:
+            proposals.append((employee_id, regraded[employee_id], new[GRADE]))
+            moved[employee_id] = f"grade {old[GRADE]} → {new[GRADE]} (awaiting approval)"
+            new = tuple(old[GRADE] if at == GRADE else v for at, v in enumerate(new))
         if new == old:
             continue
         changed = [f for f, n, o in zip(FIELDS, new, old, strict=True) if n != o]
@@ -451,6 +460,8 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
         )
         ctx.advance(len(part), total)
     held = _hold_open_cases(ctx, moved, events, file) if moved else 0
+    for employee_id, cycle_id, grade in proposals:
+        _propose_grade(ctx, employee_id, cycle_id, grade, file)
     return Applied(
         changed=len(inserts) + len(updates),
         events=events,
@@ -461,6 +472,48 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             "grade_changes": grade_changes,
             "cases_held": held,
         },
+    )
+
+
+def _regraded_with_open_case(ctx: ImportContext, plan: Plan) -> dict[str, str]:
+    """Employees whose grade the file changes on the same track while a case of theirs is
+    open (its cycle not yet effective): employee → that cycle."""
+    changing = [
+        r.employee_id
+        for r in plan.rows
+        if (old := plan.existing.get(r.employee_id)) is not None
+        and r.values[GRADE] is not KEEP
+        and r.values[GRADE] != old[GRADE]
+        and r.values[TRACK] in (KEEP, old[TRACK])
+    ]
+    if not changing:
+        return {}
+    effective_done = select(CycleMilestone.cycle_id).where(CycleMilestone.milestone == EFFECTIVE)
+    found: dict[str, str] = {}
+    for start in range(0, len(changing), 5000):
+        part = changing[start : start + 5000]
+        found.update(
+            ctx.session.execute(
+                select(Case.employee_id, Case.cycle_id).where(
+                    Case.employee_id.in_(part), Case.cycle_id.not_in(effective_done)
+                )
+            ).all()
+        )
+    return found
+
+
+def _propose_grade(ctx: ImportContext, employee_id: str, cycle_id: str, grade: str, file: str):
+    """The file's grade for someone with an open case, as a ``set_grade`` override proposed
+    by whoever imports it: it waits for an hr_manager other than them (four eyes)."""
+    overrides.propose(
+        ctx.session,
+        now=ctx.now,
+        actor=ctx.actor,
+        employee_id=employee_id,
+        kind="set_grade",
+        cycle_id=cycle_id,
+        params={"to_grade": grade},
+        reason=f"grade changed by the import of {file} while a case in {cycle_id} is open",
     )
 
 

@@ -16,7 +16,9 @@ from promoflow.console.cli import app
 from promoflow.engine.cases import moves as cases
 from promoflow.engine.cycles.steps import run_milestone
 from promoflow.engine.imports import run_import
+from promoflow.engine.overrides.query import list_overrides
 from promoflow.engine.storage.models import AuditEvent, Case, Employee
+from promoflow.errors import AccessDenied
 from promoflow.workflow.guards import judge
 from tests.functional.audit_seed import CYCLE, PEOPLE, TZ, seed_cycle
 
@@ -44,7 +46,7 @@ def _pass_everyone_and_announce(rt) -> None:
             run_milestone(s, CYCLE, step, when, "scheduler")
 
 
-def _reimport(rt, tmp_path, **changes: tuple[str, str]) -> dict:
+def _reimport(rt, tmp_path, actor="olivia", **changes: tuple[str, str]) -> dict:
     rows = []
     for e, (grade, _, _) in PEOPLE.items():
         track, grade = changes.get(e, ("sales", grade))
@@ -53,7 +55,7 @@ def _reimport(rt, tmp_path, **changes: tuple[str, str]) -> dict:
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([HEADER, *rows])
     with rt.unit_of_work() as s:
-        return run_import(s, "employees", path, at("2026-10-25T09:00"), "hr").details
+        return run_import(s, "employees", path, at("2026-10-25T09:00"), actor).details
 
 
 @pytest.fixture
@@ -63,7 +65,7 @@ def announced(rt, db_url, tmp_path):
     return db_url
 
 
-def test_a_grade_changed_by_import_is_not_overwritten_by_the_effective_step(
+def test_a_grade_changed_by_import_waits_for_four_eyes_and_the_cycle_does_not_overwrite_it(
     rt, announced, tmp_path
 ):
     details = _reimport(rt, tmp_path, E01=("sales", "S7"), E02=("cs", "普通客服代表·中级"))
@@ -71,34 +73,50 @@ def test_a_grade_changed_by_import_is_not_overwritten_by_the_effective_step(
     with rt.sessions() as s:
         flags = dict(s.execute(select(Case.employee_id, Case.flagged).where(
             Case.employee_id.in_(["E01", "E02"]))).all())  # fmt: skip
-    assert flags["E01"] == "employee_changed: grade S5 → S7"
+        # the grade change of someone with an open case is a proposal, not a fact yet
+        assert s.get(Employee, "E01").grade == "S5"
+        (proposal,) = list_overrides(s, status="proposed")
+        assert (proposal.kind, proposal.employee_id, proposal.proposed_by) == (
+            "set_grade", "E01", "olivia")  # fmt: skip
+        assert proposal.effect["to_grade"] == "S7"
+    assert flags["E01"] == "employee_changed: grade S5 → S7 (awaiting approval)"
     assert flags["E02"] == "employee_changed: track sales → cs, grade S5 → 普通客服代表·中级"
 
     lines = runner.invoke(app, ["--db", announced, "decisions", CYCLE, "--format", "json"])
     by_id = {x["employee_id"]: x for x in map(json.loads, lines.stdout.splitlines())}
     assert (by_id["E01"]["outcome"], by_id["E01"]["rule_outcome"]) == ("pending", "promoted")
 
+    approve = ["override", "approve", str(proposal.id), "--now", "2026-10-26T09:00+08:00"]
+    approved = runner.invoke(app, ["--db", announced, "--actor", "mia", *approve])
+    assert approved.exit_code == 0, approved.output
     with rt.unit_of_work() as s:
         report = run_milestone(s, CYCLE, "effective", at("2026-11-01T00:00"), "scheduler")
     assert report.counts["effective"]["held_for_hr"] == 2
+    assert report.counts["effective"]["overrides_applied"] == 1
     with rt.sessions() as s:
         assert (s.get(Employee, "E01").track, s.get(Employee, "E01").grade) == ("sales", "S7")
         assert (s.get(Employee, "E02").track, s.get(Employee, "E02").grade) == (
             "cs", "普通客服代表·中级")  # fmt: skip
         assert s.get(Employee, "E04").grade == "S6"  # an unchanged nominee takes effect
-        state = s.scalars(select(Case.state).where(Case.employee_id == "E01")).one()
+        state = s.scalars(select(Case.state).where(Case.employee_id == "E02")).one()
         assert state == "announced"
 
     kept = runner.invoke(app, ["--db", announced, "--actor", "mia", "override", "keep-decision",
-                               CYCLE, "E01", "--reason", "S7 was a typo in the HR system",
+                               CYCLE, "E02", "--reason", "the move to cs was a mistake",
                                "--now", "2026-11-02T09:00+08:00"])  # fmt: skip
     assert kept.exit_code == 0, kept.output
     with rt.sessions() as s:
-        assert s.get(Employee, "E01").grade == "S6"  # the cycle's decision, now carried out
-        case = s.scalars(select(Case).where(Case.employee_id == "E01")).one()
+        case = s.scalars(select(Case).where(Case.employee_id == "E02")).one()
         assert (case.state, case.flagged) == ("effective", None)
         released = s.scalars(select(AuditEvent).where(AuditEvent.kind == "case_released")).one()
-        assert released.before == {"flagged": "employee_changed: grade S5 → S7"}
+        assert released.before["flagged"].startswith("employee_changed: track sales → cs")
+
+
+def test_a_grade_change_for_someone_with_an_open_case_needs_an_hr_role(rt, announced, tmp_path):
+    with pytest.raises(AccessDenied, match="propose an override"):
+        _reimport(rt, tmp_path, actor="importer", E01=("sales", "S7"))
+    with rt.sessions() as s:
+        assert s.get(Employee, "E01").grade == "S5"
 
 
 def test_keep_decision_on_a_case_not_held_is_refused(rt, announced):
