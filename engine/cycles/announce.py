@@ -112,6 +112,8 @@ def announce(
     rating = pack.id == "cs_rating"
     overridden = effective_overrides(session, cycle.cycle_id)
 
+    if only is None:  # a case held for HR waits at the announcement too (POLICY.md §6)
+        refs = [r for r in refs if not (r.flagged and r.flagged.split(":")[0] in HOLDING_FLAGS)]
     candidates, plain = [], []
     for ref in refs:
         if ref.employee_id in overridden:

@@ -669,9 +669,11 @@ def _release(session: Session, o: Override, case: Case, pack, now: datetime, act
     )
     session.flush()
     cycle = session.get(Cycle, case.cycle_id)
-    if EFFECTIVE in done_steps(session, case.cycle_id) and case.state == "announced":
-        counts = take_effect(session, cycle, pack, now, actor, only={case.id})
-        o.effect = {**o.effect, "grade_changes": counts["grade_changes"]}
+    done = done_steps(session, case.cycle_id)
+    if "announce" in done and case.state != "announced":
+        move_on_late(session, cycle, pack, [case.id], now, actor)  # announced (and effective)
+    elif EFFECTIVE in done and case.state == "announced":
+        take_effect(session, cycle, pack, now, actor, only={case.id})
     session.refresh(case)
     o.effect = {**o.effect, "state": case.state}
 

@@ -123,3 +123,43 @@ def test_keep_decision_on_a_case_not_held_is_refused(rt, announced):
     done = runner.invoke(app, ["--db", announced, "--actor", "mia", "override", "keep-decision",
                                CYCLE, "E04", "--reason", "x"])  # fmt: skip
     assert "keep_decision releases a case held for HR" in str(done.exception)
+
+
+def test_a_case_held_before_the_announcement_is_announced_once_hr_keeps_it(rt, db_url, tmp_path):
+    seed_cycle(rt, tmp_path)
+    for step, when in (("test_due", at("2026-10-11T18:00")),
+                       ("interview_notice", at("2026-10-12T09:00"))):  # fmt: skip
+        with rt.unit_of_work() as s:
+            for case in s.scalars(select(Case).where(Case.state.like("%_notified"))).all():
+                stage = "written_test" if case.state == "test_notified" else "interview"
+                trigger = "record_test" if stage == "written_test" else "record_interview"
+                verdict = judge(stage, "90", {"written_test": 60, "interview": 60})
+                cases.trigger(s, case, trigger, when, "hr", verdict=verdict)
+            run_milestone(s, CYCLE, step, when, "scheduler")
+    with rt.unit_of_work() as s:
+        for case in s.scalars(select(Case).where(Case.state == "interview_notified")).all():
+            verdict = judge("interview", "90", {"interview": 60})
+            cases.trigger(
+                s, case, "record_interview", at("2026-10-14T09:00"), "hr", verdict=verdict
+            )
+    rows = [[e, f"员工{e}", "sales", g, "2025-10-01", "2024-03-15",
+             "west" if e == "E04" else "east", ""] for e, (g, _, _) in PEOPLE.items()]  # fmt: skip
+    path = tmp_path / "moved.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([HEADER, *rows])
+    with rt.unit_of_work() as s:
+        run_import(s, "employees", path, at("2026-10-16T09:00"), "olivia")
+        run_milestone(s, CYCLE, "announce", at("2026-10-20T09:00"), "scheduler")
+    with rt.sessions() as s:
+        case = s.scalars(select(Case).where(Case.employee_id == "E04")).one()
+        assert (case.state, case.flagged) == (
+            "interview_passed",
+            "employee_changed: org_unit east → west",
+        )
+        assert s.scalars(select(Case.state).where(Case.employee_id == "E01")).one() == "announced"
+    kept = runner.invoke(app, ["--db", db_url, "--actor", "mia", "override", "keep-decision",
+                               CYCLE, "E04", "--reason", "the move keeps the same post",
+                               "--now", "2026-10-21T09:00+08:00"])  # fmt: skip
+    assert kept.exit_code == 0, kept.output
+    with rt.sessions() as s:
+        assert s.scalars(select(Case.state).where(Case.employee_id == "E04")).one() == "announced"
