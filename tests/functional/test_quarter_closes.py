@@ -12,10 +12,13 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from promoflow.console.cli import app
+from promoflow.console.web.app import create_app
 from promoflow.engine.cycles.steps import run_milestone
 from promoflow.engine.imports import run_import
 from promoflow.engine.storage.models import Case, Employee
 from tests.functional.audit_seed import CYCLE, OPEN, TZ, seed_cycle
+from tests.functional.web_client import login
+from tests.functional.web_seed import add_users
 
 runner = CliRunner()
 
@@ -96,3 +99,13 @@ def test_a_quarter_whose_waiting_cases_hr_closes_ends_closed(rt, db_url, tmp_pat
     starts = {x["employee_id"]: x["from_grade"] for x in map(json.loads, lines)}
     assert starts == {e: grades[e] for e in starts}
     assert starts["E01"] == "S6" and starts["E05"] == "S4"
+    # the dashboard says which cycles are still open, and how much waits in each
+    with rt.unit_of_work() as s:
+        add_users(s)
+    page = login(create_app(rt), "viewer").get("/").text
+    def row(cycle: str) -> str:  # the cycle's row in the cycles table
+        start = page.index(f'<tr><td><a href="/cycles/{cycle}">')
+        return page[start:].split("</tr>")[0]
+
+    assert '<td class="closed">已结束</td>' in row(CYCLE)
+    assert '<td class="open">进行中（' in row("sales-2026Q4")

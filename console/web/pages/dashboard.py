@@ -10,6 +10,7 @@ from promoflow.console.web.auth import DB, Principal, language_of, require
 from promoflow.console.web.i18n import translator
 from promoflow.console.web.render import render
 from promoflow.engine.bootstrap import Session
+from promoflow.engine.cycles import service as cycle_service
 from promoflow.engine.read import packs as pack_reads
 from promoflow.engine.read import queries
 from promoflow.engine.read.overrides import pending_count
@@ -43,6 +44,9 @@ def dashboard(
     lang = language_of(request, principal)
     for cycle in data["cycles"]:
         cycle["timeline"] = timeline.of_cycle(session, cycle, now)
+        status = cycle_service.cycle_status(session, cycle["cycle_id"])
+        cycle["closed"] = status["closed"]
+        cycle["waiting"] = sum(status["waiting_on"].values())
     latest = data["cycles"][0]["cycle_id"] if data["cycles"] else None
     return render(
         request,
