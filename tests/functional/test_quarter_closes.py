@@ -103,6 +103,7 @@ def test_a_quarter_whose_waiting_cases_hr_closes_ends_closed(rt, db_url, tmp_pat
     with rt.unit_of_work() as s:
         add_users(s)
     page = login(create_app(rt), "viewer").get("/").text
+
     def row(cycle: str) -> str:  # the cycle's row in the cycles table
         start = page.index(f'<tr><td><a href="/cycles/{cycle}">')
         return page[start:].split("</tr>")[0]
