@@ -11,6 +11,7 @@ import pytest
 from promoflow.console.web.app import create_app
 from promoflow.engine.cycles.steps import run_milestone
 from promoflow.engine.imports import run_import
+from promoflow.engine.packs.store import load_bundled
 from tests.functional.audit_seed import CYCLE, PEOPLE, TZ, seed_cycle
 from tests.functional.web_client import TestClient, token_for
 from tests.functional.web_seed import add_users
@@ -103,3 +104,31 @@ def test_a_late_interview_result_uploaded_after_the_announcement_moves_the_case_
     detail = _case(api, rt, "E03")
     assert detail["case"]["state"] == "announced"
     assert (detail["decision"]["outcome"], detail["decision"]["to_grade"]) == ("promoted", "S6")
+
+
+def test_a_bottom_grade_cs_employee_below_50_keeps_the_probation_in_the_api(rt, tmp_path):
+    """Issue 20, item 10 through the API: unchanged, probation, below standard."""
+    people = tmp_path / "cs.csv"
+    people.write_text(
+        "employee_id,name,track,grade,grade_since,hire_date,org_unit,position\n"
+        "C1,客服甲,cs,普通客服代表·中级,2025-01-01,2024-06-01,cs-sh,\n", "utf-8")  # fmt: skip
+    scores = tmp_path / "scores.csv"
+    scores.write_text("employee_id,period,metric,value\n" + "".join(
+        f"C1,2026-0{m},score,45\n" for m in (7, 8, 9)), "utf-8")  # fmt: skip
+    opened = datetime(2026, 10, 8, 9, tzinfo=TZ)
+    with rt.unit_of_work() as s:
+        load_bundled(s, opened)
+        add_users(s)
+        run_import(s, "employees", people, opened, "hr")
+        run_import(s, "metrics", scores, opened, "hr")
+        run_milestone(s, "cs-2026Q3", "open", opened, "scheduler")
+    api = TestClient(create_app(rt))
+    (line,) = api.get("/api/cycles/cs-2026Q3/decisions", headers=token_for(rt, "viewer")).json()
+    assert (line["outcome"], line["to_grade"], line["probation"], line["review"]) == (
+        "unchanged",
+        "普通客服代表·中级",
+        True,
+        "below_standard",
+    )
+    detail = api.get("/api/cycles/cs-2026Q3/cases/C1", headers=token_for(rt, "viewer")).json()
+    assert (detail["case"]["kind"], detail["case"]["state"]) == ("probation", "decided")
