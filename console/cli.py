@@ -98,8 +98,10 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as error:
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+    except (click.ClickException, typer.TyperException) as error:
+        # a usage error (unknown option, missing argument): Typer's own one-line message;
+        # Typer ships its own copy of click, whose exceptions are not click's
+        if not hasattr(error, "show"):
+            raise
+        error.show()
+        sys.exit(error.exit_code)

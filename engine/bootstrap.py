@@ -15,11 +15,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow import settings
 from promoflow.engine import collector
 from promoflow.engine.storage.db import make_engine, schema_exists, session_factory
+from promoflow.errors import ConfigError
 from promoflow.settings import Settings
 
 __all__ = ["Runtime", "Session", "attempt", "bootstrap"]
@@ -54,8 +56,16 @@ class Runtime:
         The one place entry points commit: a command, a request or a scheduler firing
         calls its services inside this block and never commits or rolls back by hand.
         """
-        with self.sessions() as session, session.begin():
-            yield session
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            # a missing table is a database never set up, not a bug: say what to do
+            if not schema_exists(self.engine):
+                raise ConfigError(
+                    f"no promoflow schema at {self.url}: run `promoflow init` first"
+                ) from exc
+            raise
 
 
 @contextmanager

@@ -31,7 +31,7 @@ CALENDARS_HELP = (
 
 def _calendars(rt: Runtime, path: Path | None) -> dict[str, CalendarSpec]:
     if path is None:
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             return scheduling.load_calendars(session)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         start = _day(from_, today, rt, end=False)
         end = _day(to, today + timedelta(days=365), rt, end=True)
         cals = _calendars(rt, calendars)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             rows = scheduling.plan(session, start, end, cals)
         for row in rows:
             m = row.milestone
@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
         rt = runtime(ctx)
         offset = parse_time(fake_now, rt) - rt.now() if fake_now else timedelta(0)
         cals = _calendars(rt, calendars) if calendars else None
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             scheduling.require_go_live(session)
         SchedulerService(rt, calendars=cals, clock_offset=offset).run_forever()
 
@@ -182,7 +182,7 @@ def register(app: typer.Typer) -> None:
         rt = runtime(ctx)
         at = parse_time(now, rt)
         cals = _calendars(rt, calendars)
-        with rt.sessions() as session:
+        with rt.unit_of_work() as session:
             st = scheduling.status(session, at, cals)
         go = _local(st.go_live, rt) if st.go_live else "not set (run promoflow init)"
         typer.echo(f"go-live: {go}")
