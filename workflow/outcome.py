@@ -44,6 +44,11 @@ _REVIEW_DECISION = {
 HOLDING_FLAGS = ("facts_revised", "employee_changed")
 
 
+def is_held(flagged: str | None) -> bool:
+    """Whether a case's flag holds it for HR (``employee_changed: grade S5 → S7``)."""
+    return bool(flagged) and flagged.split(":")[0].strip() in HOLDING_FLAGS
+
+
 @dataclass(frozen=True)
 class Ruled:
     """The rules' decision for one employee (a ``decisions`` row)."""
@@ -109,7 +114,7 @@ def case_outcome(
     if stopped is not None:
         outcome, why = stopped[0], stopped[1:]
         to_grade = ruled.from_grade
-    if flagged and flagged.split(":")[0].strip() in HOLDING_FLAGS:
+    if is_held(flagged):
         outcome, to_grade = "pending", ruled.from_grade
         why = ("数据变更，待人力资源确认", "data changed after the decision → waiting for HR")
     since = effective

@@ -27,13 +27,13 @@ from promoflow.engine.cycles.milestones import (
     pack_stages,
     refs_with_people,
 )
+from promoflow.engine.cycles.service import done_steps
 from promoflow.engine.notices.outbox import Outgoing, default_lang, queue
 from promoflow.engine.overrides.grades import apply_grade, why_of
 from promoflow.engine.overrides.query import effective_overrides
 from promoflow.engine.storage.bulk import insert_rows, update_rows
 from promoflow.engine.storage.models import (
     Cycle,
-    CycleMilestone,
     Decision,
     Employee,
     GradeHistory,
@@ -44,7 +44,7 @@ from promoflow.errors import TransitionError
 from promoflow.rules.calendar import EFFECTIVE, effective_date, milestone_time, probation_month
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
-from promoflow.workflow.outcome import HOLDING_FLAGS
+from promoflow.workflow.outcome import is_held
 from promoflow.workflow.specs import MachineSpec, spec_for, stage_short
 from promoflow.workflow.vacancies import Candidate, allocate
 
@@ -113,7 +113,7 @@ def announce(
     overridden = effective_overrides(session, cycle.cycle_id)
 
     if only is None:  # a case held for HR waits at the announcement too (POLICY.md §6)
-        refs = [r for r in refs if not (r.flagged and r.flagged.split(":")[0] in HOLDING_FLAGS)]
+        refs = [r for r in refs if not is_held(r.flagged)]
     candidates, plain = [], []
     for ref in refs:
         if ref.employee_id in overridden:
@@ -205,11 +205,7 @@ def move_on_late(
     """Cases whose last stage passed after the announcement: announced now, and made
     effective too when the cycle's effective date has passed (POLICY.md §6)."""
     session.flush()
-    done = set(
-        session.scalars(
-            select(CycleMilestone.milestone).where(CycleMilestone.cycle_id == cycle.cycle_id)
-        )
-    )
+    done = done_steps(session, cycle.cycle_id)
     if "announce" not in done:
         return
     announce(session, cycle, pack, now, actor, only=set(case_ids))
@@ -347,7 +343,7 @@ def take_effect(
             continue
         if only is not None and ref.id not in only:
             continue
-        if ref.flagged and ref.flagged.split(":")[0] in HOLDING_FLAGS:
+        if is_held(ref.flagged):
             held += 1
             continue
         moves.fire(spec_for(ref.kind, stages), ref, "take_effect")

@@ -73,16 +73,16 @@ _LOOKBACK_DAYS = 200
 
 def recheck_metrics(
     session: Session,
+    cycles: Sequence[Cycle],
     employee_ids: Sequence[str],
     period_ids: Sequence[str],
     now: datetime,
     actor: str,
 ) -> int:
     """After an import wrote metric values (parallel ``employee_ids``/``period_ids``):
-    re-run the rules for the employees whose values fall in an open cycle's window; returns
-    how many decisions were looked at again."""
-    cycles = open_cycles(session)
-    if not cycles or not employee_ids:
+    re-run the rules for the employees whose values fall in the window of one of
+    ``cycles`` (:func:`open_cycles`); returns how many decisions were looked at again."""
+    if not employee_ids:
         return 0
     periods = {p: parse_period(p) for p in set(period_ids)}
     seen = 0

@@ -18,7 +18,7 @@ from operator import itemgetter
 
 from sqlalchemy import select
 
-from promoflow.engine.cycles.revision import recheck_metrics
+from promoflow.engine.cycles.revision import open_cycles, recheck_metrics
 from promoflow.engine.imports.base import (
     CHUNK,
     Applied,
@@ -403,14 +403,18 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
         insert_rows(session, MetricRevision.__table__, part)
         ctx.advance(len(part), total)
     # the decisions of open cycles these values feed are looked at again (POLICY.md §6)
-    revised_at = [at for at, _, _ in changes]
-    rechecked = recheck_metrics(
-        session,
-        [*columns["employee_id"], *(plan.employee_ids[at] for at in revised_at)],
-        [*columns["period_id"], *(plan.period_ids[at] for at in revised_at)],
-        now,
-        ctx.actor,
-    )
+    rechecked = 0
+    cycles = open_cycles(session)
+    if cycles:
+        revised_at = [at for at, _, _ in changes]
+        rechecked = recheck_metrics(
+            session,
+            cycles,
+            [*columns["employee_id"], *(plan.employee_ids[at] for at in revised_at)],
+            [*columns["period_id"], *(plan.period_ids[at] for at in revised_at)],
+            now,
+            ctx.actor,
+        )
     details = {"inserted": inserted, "revised": len(updates)}
     if rechecked:  # (only then: the report keeps its shape for every import before)
         details["decisions_rechecked"] = rechecked

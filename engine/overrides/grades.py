@@ -22,6 +22,20 @@ def why_of(o: Override) -> str:
     return f"override #{o.id} ({o.kind}) by {o.proposed_by}, approved by {o.decided_by}: {o.reason}"
 
 
+def override_event(o: Override, kind: str, actor: str, now: datetime, **fields) -> Event:
+    """An audit event about what an override did to its employee (subject ``override:ID``)."""
+    return Event(
+        kind=kind,
+        actor=actor,
+        at=now,
+        subject=f"override:{o.id}",
+        employee_id=o.employee_id,
+        cycle_id=o.cycle_id,
+        case_id=o.case_id,
+        **fields,
+    )
+
+
 def notify_decision(
     session: Session, o: Override, kind: str, now: datetime, actor: str, **params: str
 ) -> None:
@@ -70,14 +84,11 @@ def apply_grade(
     record_many(
         session,
         [
-            Event(
-                kind="grade_change",
-                actor=actor,
-                at=now,
-                subject=f"override:{o.id}",
-                employee_id=employee.employee_id,
-                cycle_id=o.cycle_id,
-                case_id=o.case_id,
+            override_event(
+                o,
+                "grade_change",
+                actor,
+                now,
                 before={"grade": before},
                 after={"grade": target, "grade_since": since.isoformat(), "override_id": o.id},
                 reason=why,

@@ -27,7 +27,12 @@ from promoflow.engine.cases import moves as cases
 from promoflow.engine.cycles.announce import move_on_late, take_effect
 from promoflow.engine.cycles.revision import apply_revision
 from promoflow.engine.cycles.service import done_steps
-from promoflow.engine.overrides.grades import apply_grade, notify_decision, why_of
+from promoflow.engine.overrides.grades import (
+    apply_grade,
+    notify_decision,
+    override_event,
+    why_of,
+)
 from promoflow.engine.packs import store as packs
 from promoflow.engine.storage.models import (
     AuditEvent,
@@ -43,7 +48,7 @@ from promoflow.errors import AccessDenied, InputError, NotFoundError, Transition
 from promoflow.rules.calendar import EFFECTIVE, effective_date
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
-from promoflow.workflow.outcome import HOLDING_FLAGS
+from promoflow.workflow.outcome import is_held
 from promoflow.workflow.specs import spec_for, stage_short
 
 PROPOSERS = frozenset({"hr_officer", "hr_manager"})
@@ -318,7 +323,7 @@ def kinds_for_case(
     for name, states in CASE_DECISIONS.items():
         if (case_kind, state) in states:
             fits.append(name)
-    if flagged and flagged.split(":")[0] in HOLDING_FLAGS:
+    if is_held(flagged):
         fits.append("keep_decision")
     if flagged and flagged.startswith("facts_revised"):
         fits.append("accept_revision")
@@ -464,7 +469,7 @@ def _check_case_move(session: Session, o: Override, case: Case | None, pack) -> 
             )
         return
     if o.kind == "keep_decision":
-        if not _held(case):
+        if not is_held(case.flagged):
             raise TransitionError(
                 f"keep_decision releases a case held for HR (employee_changed, facts_revised); "
                 f"{o.employee_id}'s {case.kind} case is not held"
@@ -527,58 +532,13 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
     if o.kind == "waive_stage":
         stage = _waived_stage(o, case, pack)
         verdict = guards.Verdict(stage, "waived", None, True, None)
-        session.add(
-            StageResult(
-                cycle_id=o.cycle_id,
-                employee_id=o.employee_id,
-                stage=stage,
-                value="waived",
-                score=None,
-                passed=True,
-                recorded_at=now,
-            )
-        )
-        session.flush()
-        state = cases.trigger(
-            session,
-            case,
-            _stage_trigger(case, stage),
-            now,
-            actor,
-            why,
-            verdict=verdict,
-            flagged=None,
-        )
+        state = _record_stage(session, o, case, pack, verdict, now, actor, why)
         o.effect = {**o.effect, "stage": stage, "state": state}
-        _move_on_if_last(session, o, case, pack, state, now, actor)
         return
     if o.kind == "record_result":
-        stage, value = o.effect["stage"], o.effect["value"]
-        verdict = _judge(pack, stage, value)
-        session.add(
-            StageResult(
-                cycle_id=o.cycle_id,
-                employee_id=o.employee_id,
-                stage=stage,
-                value=verdict.value,
-                score=verdict.score,
-                passed=verdict.passed,
-                recorded_at=now,
-            )
-        )
-        session.flush()
-        state = cases.trigger(
-            session,
-            case,
-            _stage_trigger(case, stage),
-            now,
-            actor,
-            why,
-            verdict=verdict,
-            flagged=None,
-        )
+        verdict = _judge(pack, o.effect["stage"], o.effect["value"])
+        state = _record_stage(session, o, case, pack, verdict, now, actor, why)
         o.effect = {**o.effect, "passed": verdict.passed, "state": state}
-        _move_on_if_last(session, o, case, pack, state, now, actor)
         return
     if o.kind == "end_probation":
         if case.state == "on_probation":
@@ -597,13 +557,29 @@ def _apply(session: Session, o: Override, case: Case | None, pack, now: datetime
     _set_grade(session, o, now, actor, why)
 
 
-def _move_on_if_last(session: Session, o: Override, case: Case, pack, state, now, actor):
-    """A last stage passed by override after the announcement moves the case on by itself."""
+def _record_stage(session: Session, o: Override, case: Case, pack, verdict, now, actor, why):
+    """A stage result HR recorded or waived: stored, fired on the case, and — a last stage
+    passed after the announcement — the case moved on by itself; returns the new state."""
+    session.add(
+        StageResult(
+            cycle_id=o.cycle_id,
+            employee_id=o.employee_id,
+            stage=verdict.stage,
+            value=verdict.value,
+            score=verdict.score,
+            passed=verdict.passed,
+            recorded_at=now,
+        )
+    )
+    session.flush()
+    trigger = _stage_trigger(case, verdict.stage)
+    state = cases.trigger(session, case, trigger, now, actor, why, verdict=verdict, flagged=None)
     stages = tuple(pack.stages)
     if case.kind == "promotion" and stages and state == f"{stage_short(stages[-1])}_passed":
         move_on_late(session, session.get(Cycle, o.cycle_id), pack, [case.id], now, actor)
         session.refresh(case)
-        o.effect = {**o.effect, "state": case.state}
+        return case.state
+    return state
 
 
 def _accept_revision(session: Session, o: Override, case: Case, pack, now, actor, why) -> None:
@@ -640,10 +616,6 @@ def _accept_revision(session: Session, o: Override, case: Case, pack, now, actor
         "to_grade": decision.to_grade,
         "state": case.state,
     }
-
-
-def _held(case: Case) -> bool:
-    return bool(case.flagged) and case.flagged.split(":")[0] in HOLDING_FLAGS
 
 
 def _release(session: Session, o: Override, case: Case, pack, now: datetime, actor: str, why):
@@ -685,23 +657,11 @@ def _end_employment(session: Session, o: Override, now: datetime, actor: str, wh
     if not employee.active:
         return
     employee.active, employee.updated_at = False, now
-    record_many(
-        session,
-        [
-            Event(
-                kind="employee_left",
-                actor=actor,
-                at=now,
-                subject=f"override:{o.id}",
-                employee_id=employee.employee_id,
-                cycle_id=o.cycle_id,
-                case_id=o.case_id,
-                before={"active": True},
-                after={"active": False, "override_id": o.id, "decision": o.kind},
-                reason=why,
-            )
-        ],
+    after = {"active": False, "override_id": o.id, "decision": o.kind}
+    event = override_event(
+        o, "employee_left", actor, now, before={"active": True}, after=after, reason=why
     )
+    record_many(session, [event])
 
 
 def _set_grade(session: Session, o: Override, now: datetime, actor: str, why: str) -> None:
