@@ -59,6 +59,9 @@ class ImportContext:
     given_catalog: Catalog | None = None
     #: the table is this import's alone: an importer may drop its rows once it has read them
     release: bool = False
+    #: whether the actor may change a grade alone (an ``hr_manager``, or the trusted shell);
+    #: when not, an employees file's grade changes become ``set_grade`` proposals
+    may_change_grades: bool = True
     _done: int = 0
 
     @property

@@ -114,7 +114,24 @@ def validate(ctx: ImportContext) -> Plan:
     if not errors:
         plan.existing = _load_existing(ctx, [r.employee_id for r in plan.rows])
         _resolve_entry_grades(ctx, plan)
+        if not ctx.may_change_grades:
+            _refuse_track_changes(ctx, plan)
     return plan
+
+
+def _refuse_track_changes(ctx: ImportContext, plan: Plan) -> None:
+    """Moving someone to another track changes their grade too, and no override can
+    propose it: for an actor who may not change grades, each such row is an error."""
+    for row in plan.rows:
+        old = plan.existing.get(row.employee_id)
+        track = row.values[TRACK]
+        if old is not None and track is not KEEP and track != old[TRACK]:
+            ctx.errors.add(
+                row.line,
+                "track",
+                f"moving {row.employee_id} from {old[TRACK]} to {track} changes a grade: "
+                "it needs an hr_manager",
+            )
 
 
 def _from_dict(line: int, row: _DictRow) -> EmployeeRow:
@@ -374,10 +391,10 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
     moved: dict[str, str] = {}
     new_event = partial(Event, actor=ctx.actor, at=ctx.now, extra=extra)
     isoformat: dict[object, object] = {}
-    # a grade changed on the same track for someone with an open case goes through the
-    # four-eyes approval instead (POLICY.md §6): kept here, proposed as an override below
-    regraded = _regraded_with_open_case(ctx, plan)
-    proposals: list[tuple[str, str, str]] = []  # (employee, cycle, grade)
+    # a grade change that needs approval (POLICY.md §6) is kept here and proposed as an
+    # override below
+    regraded = _grade_changes_to_propose(ctx, plan)
+    proposals: list[tuple[str, str | None, str]] = []  # (employee, cycle or None, grade)
     for row in plan.rows:
         values = row.values
         employee_id = row.employee_id
@@ -471,13 +488,19 @@ def apply(ctx: ImportContext, plan: Plan) -> Applied:
             "entry_graded": entry_graded,
             "grade_changes": grade_changes,
             "cases_held": held,
+            "grades_proposed": len(proposals),
         },
     )
 
 
-def _regraded_with_open_case(ctx: ImportContext, plan: Plan) -> dict[str, str]:
-    """Employees whose grade the file changes on the same track while a case of theirs is
-    open (its cycle not yet effective): employee → that cycle."""
+def _grade_changes_to_propose(ctx: ImportContext, plan: Plan) -> dict[str, str | None]:
+    """The grade changes (same track) the file may not make alone: employee → the cycle of
+    their open case, or None when they have none.
+
+    Proposed rather than applied: every change by an actor who may not change grades; a
+    change for someone whose case is open (four eyes on the cycle's decision); and a change
+    of a grade an approved override set, which a stale file must not undo silently.
+    """
     changing = [
         r.employee_id
         for r in plan.rows
@@ -489,7 +512,7 @@ def _regraded_with_open_case(ctx: ImportContext, plan: Plan) -> dict[str, str]:
     if not changing:
         return {}
     effective_done = select(CycleMilestone.cycle_id).where(CycleMilestone.milestone == EFFECTIVE)
-    found: dict[str, str] = {}
+    found: dict[str, str | None] = {}
     for start in range(0, len(changing), 5000):
         part = changing[start : start + 5000]
         found.update(
@@ -499,12 +522,38 @@ def _regraded_with_open_case(ctx: ImportContext, plan: Plan) -> dict[str, str]:
                 )
             ).all()
         )
+    if not ctx.may_change_grades:
+        return {e: found.get(e) for e in changing}
+    for employee_id in _grade_set_by_override(ctx, [e for e in changing if e not in found]):
+        found[employee_id] = None
     return found
 
 
-def _propose_grade(ctx: ImportContext, employee_id: str, cycle_id: str, grade: str, file: str):
-    """The file's grade for someone with an open case, as a ``set_grade`` override proposed
-    by whoever imports it: it waits for an hr_manager other than them (four eyes)."""
+def _grade_set_by_override(ctx: ImportContext, ids: list[str]) -> list[str]:
+    """Those of ``ids`` whose latest grade-history row was written by an override."""
+    history = GradeHistory.__table__
+    latest: dict[str, str] = {}
+    for part in chunks(ids, 2000):
+        query = (
+            select(history.c.employee_id, history.c.source)
+            .where(history.c.employee_id.in_(part))
+            .order_by(history.c.employee_id, history.c.effective_from, history.c.id)
+        )
+        latest.update((e, source) for e, source in ctx.session.execute(query))
+    return [e for e, source in latest.items() if source == "override"]
+
+
+def _propose_grade(
+    ctx: ImportContext, employee_id: str, cycle_id: str | None, grade: str, file: str
+) -> None:
+    """The file's grade, as a ``set_grade`` override proposed by whoever imports it: it
+    waits for an hr_manager other than them (four eyes)."""
+    if cycle_id is not None:
+        why = f"while a case in {cycle_id} is open"
+    elif ctx.may_change_grades:
+        why = "over the grade an approved override set"
+    else:
+        why = "by someone who may not change grades alone"
     overrides.propose(
         ctx.session,
         now=ctx.now,
@@ -513,7 +562,7 @@ def _propose_grade(ctx: ImportContext, employee_id: str, cycle_id: str, grade: s
         kind="set_grade",
         cycle_id=cycle_id,
         params={"to_grade": grade},
-        reason=f"grade changed by the import of {file} while a case in {cycle_id} is open",
+        reason=f"grade changed by the import of {file} {why}",
     )
 
 

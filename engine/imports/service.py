@@ -46,12 +46,20 @@ def run_import(
     *,
     progress: Progress | None = None,
     catalog: Catalog | None = None,
+    may_change_grades: bool = True,
 ) -> ImportReport:
-    """Import the file at ``path`` as ``kind`` (the caller commits)."""
+    """Import the file at ``path`` as ``kind`` (the caller commits).
+
+    ``may_change_grades=False`` (an actor who is not an ``hr_manager``) turns the grade
+    changes of an employees file into proposals that wait for one (POLICY.md §6).
+    """
     importer(kind)  # an unknown kind fails before the file is read
     with collector.paused():
         table = read_table(path)
-        return _apply(session, kind, table, now, actor, progress, catalog, release=True)
+        return _apply(
+            session, kind, table, now, actor, progress, catalog,
+            release=True, may_change_grades=may_change_grades,
+        )  # fmt: skip
 
 
 def import_table(
@@ -79,6 +87,7 @@ def _apply(
     catalog: Catalog | None,
     *,
     release: bool,
+    may_change_grades: bool = True,
 ) -> ImportReport:
     """Validate, refuse or record, apply and audit; ``release`` frees the table's rows once
     validated (a table read here for this import alone: 600k rows are worth freeing)."""
@@ -93,6 +102,7 @@ def _apply(
         release=release,
         errors=RowErrors(table.name),
         progress=progress,
+        may_change_grades=may_change_grades,
     )
     rows = len(table)
     plan = module.validate(ctx)
