@@ -18,8 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import load_workbook
-
+from promoflow.engine.imports.xlsx import xlsx_rows
 from promoflow.errors import InputError, Problem
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -206,16 +205,7 @@ def _checked(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
 
 
 def _xlsx_records(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many unrelated types for a broken file
-        raise InputError(f"{name} is not a readable .xlsx workbook: {exc}") from exc
-    try:
-        rows = [
-            [cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)
-        ]
-    finally:
-        book.close()
+    rows = xlsx_rows(data, name, cell_text)
     if not rows:
         raise InputError(f"{name} is empty: expected a header row. Nothing was imported.")
     return rows[0], rows[1:]
