@@ -23,6 +23,9 @@ from promoflow.engine.storage.models import Vacancy
 
 COLUMNS = ("org_unit", "position", "open")
 
+#: the largest headcount a row may open (the column is a 32-bit integer on PostgreSQL)
+MAX_OPEN = 100_000
+
 
 @dataclass
 class Plan:
@@ -68,6 +71,11 @@ def validate(ctx: ImportContext) -> Plan:
             else:
                 if count < 0:
                     errors.add(row.line, "open", f"negative vacancy {count}: open must be ≥ 0")
+                    ok = False
+                elif count > MAX_OPEN:
+                    errors.add(
+                        row.line, "open", f"vacancy {count} too large: open must be ≤ {MAX_OPEN:,}"
+                    )
                     ok = False
         if org_unit and position:
             key = (org_unit, position)

@@ -73,3 +73,13 @@ def test_bad_vacancy_rows_are_each_listed(rt, tmp_path):
         "v.csv, line 6, column position: duplicate vacancy for east sales_supervisor "
         "(first at line 3)"
     )
+
+
+def test_a_headcount_past_any_integer_column_is_a_bad_row_not_a_crash(rt, tmp_path):
+    rows = [["east", "销售主管", "9223372036854775808"], ["west", "销售主管", "2147483648"]]
+    error = refused(rt, "vacancies", write_csv(tmp_path / "v.csv", HEADER, rows))
+    assert messages(error) == [
+        "v.csv, line 2, column open: vacancy 9223372036854775808 too large: open must be ≤ 100,000",
+        "v.csv, line 3, column open: vacancy 2147483648 too large: open must be ≤ 100,000",
+    ]
+    assert _stored(rt) == {}
