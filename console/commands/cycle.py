@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from promoflow.console.commands._context import console, parse_time, runtime
+from promoflow.csvcell import csv_cell
 from promoflow.engine.cycles import service as cycles
 from promoflow.engine.cycles import steps
 from promoflow.engine.imports import run_import
@@ -237,7 +238,7 @@ def run_whole_cycle(rt, cycle: str, folder, actor: str = "demo") -> list[dict]:
                 digest = int(hashlib.sha256(f"{eid}:{stage}".encode()).hexdigest(), 16)
                 if digest % 10 == 0:
                     continue  # a result that never arrives: the case waits, flagged for HR
-                writer.writerow([eid, cid, stage, str(50 + digest % 50)])
+                writer.writerow(map(csv_cell, (eid, cid, stage, 50 + digest % 50)))
         with rt.unit_of_work() as session:
             report = run_import(session, "results", path, when, actor)
         console.print(f"  imported {report.rows} {stage} results from {path.name}", highlight=False)

@@ -2,8 +2,10 @@
 
 The shape is fixed by INTERCHANGE.md: JSON prints one object per line with exactly the
 keys of :data:`promoflow.engine.cycles.service.EXPORT_KEYS`; CSV has those columns, with
-reasons and override ids joined by `` | ``. ``outcome``/``to_grade`` are the cycle's one
-outcome (:mod:`promoflow.workflow.outcome`), the rules' own verdict beside them.
+reasons and override ids joined by `` | `` and every cell escaped by
+:func:`~promoflow.csvcell.csv_cell`, so a spreadsheet runs nothing. ``outcome``/``to_grade``
+are the cycle's one outcome (:mod:`promoflow.workflow.outcome`), the rules' own verdict
+beside them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import typer
 
 from promoflow.console.commands._context import runtime
+from promoflow.csvcell import csv_cell
 from promoflow.engine.cycles.service import EXPORT_KEYS, decisions_export
 from promoflow.errors import ConfigError
 
@@ -35,9 +38,7 @@ def render(rows: list[dict], fmt: str) -> str:
                     value = " | ".join(map(str, value))
                 elif isinstance(value, bool):
                     value = "true" if value else "false"
-                elif value is None:
-                    value = ""
-                cells.append(value)
+                cells.append(csv_cell(value))
             writer.writerow(cells)
         return out.getvalue()
     raise ConfigError(f"unknown format {fmt!r}: use json or csv")

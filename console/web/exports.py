@@ -1,7 +1,8 @@
 """CSV and XLSX downloads of tables (case tables, audit events), built in chunks.
 
-CSV cells that start with ``= + - @`` are prefixed with a quote so a spreadsheet never
-runs a name as a formula.
+Text cells go through :func:`promoflow.csvcell.csv_cell` (the rule every CSV the product
+writes follows): one that starts with a formula sign gets a leading quote, so a spreadsheet
+never runs a name as a formula. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from typing import Any
 from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
 
+from promoflow.csvcell import csv_cell
 from promoflow.engine.bootstrap import Runtime
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> Any:
@@ -25,11 +25,9 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
     if isinstance(value, (int, float, bool)):
         return value
-    return str(value)
+    return csv_cell(value)
 
 
 def _csv_lines(columns: list[str], rows: Iterable[dict], batch: int = 2000) -> Iterator[str]:

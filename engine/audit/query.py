@@ -17,6 +17,7 @@ from typing import IO, Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from promoflow.csvcell import csv_cell
 from promoflow.engine.storage.models.audit import AuditEvent
 from promoflow.errors import InputError
 
@@ -116,7 +117,12 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
 
 
 def export_events(session: Session, out: IO[str], fmt: str, flt: EventFilter | None = None) -> int:
-    """Write matching events to ``out`` as ``csv`` or ``jsonl``; returns how many."""
+    """Write matching events to ``out`` as ``csv`` or ``jsonl``; returns how many.
+
+    CSV cells go through :func:`~promoflow.csvcell.csv_cell` (a reason ``=HYPERLINK(…)``
+    is written ``'=HYPERLINK(…)``), so a spreadsheet runs nothing; JSON Lines keep every
+    field exactly as stored (what re-hashing an event needs).
+    """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use {' or '.join(FORMATS)}")
     count = 0
@@ -129,7 +135,7 @@ def export_events(session: Session, out: IO[str], fmt: str, flt: EventFilter | N
             for name in ("before", "after"):
                 if row[name] is not None:
                     row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True)
-            writer.writerow(row)
+            writer.writerow({name: csv_cell(value) for name, value in row.items()})
         else:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1
