@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from promoflow.csvcell import csv_cell
 from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.imports.reader import Table, build_table
 from promoflow.rules.periods import Period, parse_period
@@ -111,7 +112,7 @@ class SyntheticOrg:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS[kind], lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.rows(kind))
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in self.rows(kind))
         return out.getvalue()
 
     def write_csv(self, folder: str | Path) -> dict[str, Path]:

@@ -28,6 +28,7 @@ from promoflow.engine.audit.trail import Event
 from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.imports.problems import RowErrors
 from promoflow.engine.imports.reader import Table
+from promoflow.limits import IMPORT_COLUMNS, employee_id_problem, too_long
 
 #: Amount columns are Numeric(20, 6): more would be rounded by the database and a
 #: re-import of the same file would then look like a change. SQLite keeps Numeric as a
@@ -115,6 +116,34 @@ def check_extra_cells(ctx: ImportContext) -> None:
             f"more cells than the header's {len(ctx.table.header)} columns "
             f"(a shifted row?): {', '.join(repr(v) for v in extra)}",
         )
+
+
+def check_cells(ctx: ImportContext) -> None:
+    """What every kind of file must respect, checked before its importer reads it: each
+    ``employee_id`` well formed (:func:`promoflow.limits.employee_id_problem`) and each
+    free-text cell within its column's width (:data:`promoflow.limits.IMPORT_COLUMNS`).
+
+    A bad cell is *settled*: the importer's own notes on it ("unknown employee") are left
+    out. Each distinct value is judged once, so a 600k-row file costs one pass per column.
+    """
+    table, errors = ctx.table, ctx.errors
+    checks = {"employee_id": employee_id_problem}
+    for column, limit in IMPORT_COLUMNS.items():
+        checks[column] = lambda value, column=column, limit=limit: too_long(value, column, limit)
+    for column, problem_of in checks.items():
+        at = table.index(column)
+        if at is None or not table.records:
+            continue
+        values = {record[at] for record in table.records}
+        values.discard("")
+        if column != "employee_id" and max(map(len, values), default=0) <= IMPORT_COLUMNS[column]:
+            continue
+        bad = {v: problem for v in values if (problem := problem_of(v))}
+        if not bad:
+            continue
+        for line, record in zip(table.lines, table.records, strict=True):
+            if record[at] in bad:
+                errors.settle(line, column, bad[record[at]])
 
 
 #: the common case, plainly within every limit: at most 9 + 6 digits, no sign, no exponent

@@ -17,12 +17,22 @@ class RowErrors:
         self.file = file
         self.problems: list[Problem] = []
         self.bad_lines: set[int] = set()
+        #: (line, column) cells whose one problem is said already (see :meth:`settle`)
+        self.settled: set[tuple[int | None, str | None]] = set()
 
     def add(self, line: int | None, column: str | None, message: str) -> None:
         """Note that ``column`` of ``line`` is wrong, and why (a plain sentence)."""
+        if self.settled and (line, column) in self.settled:
+            return
         self.problems.append(Problem(message, file=self.file, line=line, column=column))
         if line is not None:
             self.bad_lines.add(line)
+
+    def settle(self, line: int | None, column: str | None, message: str) -> None:
+        """Note the one problem of a cell that nothing else need be said about (a malformed
+        employee id is not also an "unknown employee"): later notes on it are dropped."""
+        self.add(line, column, message)
+        self.settled.add((line, column))
 
     def __bool__(self) -> bool:
         return bool(self.problems)

@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from promoflow.engine import collector
 from promoflow.engine.audit.trail import record_many
-from promoflow.engine.imports.base import ImportContext, Progress
+from promoflow.engine.imports.base import ImportContext, Progress, check_cells
 from promoflow.engine.imports.catalog import Catalog
 from promoflow.engine.imports.problems import RowErrors
 from promoflow.engine.imports.reader import Table, read_table
 from promoflow.engine.imports.registry import importer
 from promoflow.engine.storage.models import ImportRun
+from promoflow.errors import InputError
+from promoflow.limits import FILE_NAME, too_long
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ def _apply(
         may_change_grades=may_change_grades,
     )
     rows = len(table)
+    problem = too_long(table.name, "file name", FILE_NAME)
+    if problem:
+        raise InputError(f"{problem}; nothing was imported")
+    check_cells(ctx)
     plan = module.validate(ctx)
     ctx.errors.raise_if_any()
     if release:

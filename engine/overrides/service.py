@@ -45,6 +45,7 @@ from promoflow.engine.storage.models import (
 from promoflow.engine.storage.models.overrides import Override
 from promoflow.engine.users.accounts import roles_of
 from promoflow.errors import AccessDenied, InputError, NotFoundError, TransitionError
+from promoflow.limits import check_employee_id
 from promoflow.rules.calendar import EFFECTIVE, effective_date
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -247,6 +248,7 @@ def propose(
 ) -> Override:
     """Propose an override (the caller commits); one that changes no grade, proposed by an
     ``hr_manager``, is approved and applied at once."""
+    check_employee_id(employee_id)
     reason = _reason(reason, "an override")
     if kind not in KINDS:
         raise InputError(f"unknown override kind {kind!r}: use {', '.join(KINDS)}")
