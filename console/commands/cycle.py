@@ -89,7 +89,7 @@ def _forced(force: bool, reason: str | None) -> str | None:
         if reason:
             raise InputError("--reason is for --force: the milestone keeps its calendar time")
         return None
-    return (reason or "").strip()[:2000] or "run by hand before its calendar time (--force)"
+    return (reason or "").strip() or "run by hand before its calendar time (--force)"
 
 
 def register(app: typer.Typer) -> None:
@@ -185,9 +185,7 @@ def register(app: typer.Typer) -> None:
         """Set when and where the cycle's interviews take place (used by interview notices)."""
         rt = runtime(ctx)
         with rt.unit_of_work() as session:
-            row = cycles.get_cycle(session, cycles.cycle_id(*cycles.parse_cycle_id(cycle)))
-            row.interview_at = parse_time(at, rt)
-            row.interview_place = place
+            cycles.set_interview(session, cycle, parse_time(at, rt), place)
         console.print(f"{cycle}: interviews at {at}, {place}", highlight=False)
 
     @notices.command("send")

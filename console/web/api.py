@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -35,6 +35,7 @@ from promoflow.errors import (
     PromoflowError,
     TransitionError,
 )
+from promoflow.limits import EMPLOYEE_ID, NOTE, PARAM, REASON
 
 
 def plain(value: Any) -> Any:
@@ -77,24 +78,26 @@ KINDS = (
 class OverrideIn(BaseModel):
     """A proposed override: which case, what to change, and why."""
 
-    cycle_id: str
-    employee_id: str
-    kind: str = Field(description=f"one of {', '.join(KINDS)}")
-    params: dict[str, str] = Field(default_factory=dict)
-    reason: str = Field(min_length=1)
+    cycle_id: str = Field(max_length=64)
+    employee_id: str = Field(max_length=EMPLOYEE_ID)
+    kind: str = Field(max_length=32, description=f"one of {', '.join(KINDS)}")
+    params: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=PARAM)]] = (
+        Field(default_factory=dict, max_length=len(override_service.PARAMS))
+    )
+    reason: str = Field(min_length=1, max_length=REASON)
 
 
 class AdvanceIn(BaseModel):
     """Running a milestone by hand; before its calendar time it needs ``force`` and a reason."""
 
     force: bool = False
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=REASON)
 
 
 class DecisionIn(BaseModel):
     """An approval or rejection, with an optional note."""
 
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE)
 
 
 def _page(page: queries.Page) -> dict[str, Any]:

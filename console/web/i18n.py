@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from promoflow.limits import TooLong
+
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 
@@ -32,6 +34,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Too many failed sign-ins; try again later.",
     },
     "error.title": {"zh": "出错了", "en": "Something went wrong"},
+    "error.too_long": {
+        "zh": "{field}过长：{length} 个字符，最多 {limit} 个。未保存任何内容。",
+        "en": "The {field} is too long: {length} characters, at most {limit}. Nothing was saved.",
+    },
     "error.forbidden": {
         "zh": "您的角色无权执行此操作。",
         "en": "Your role does not allow this.",
@@ -226,6 +232,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     "milestone.probation_review": {"zh": "试用期考核", "en": "probation review"},
     "milestone.effective": {"zh": "生效", "en": "effective"},
 }
+
+
+#: the fields a refusal may name (:class:`promoflow.limits.TooLong`), in both languages
+FIELDS: dict[str, dict[str, str]] = {
+    "reason": {"zh": "原因", "en": "reason"},
+    "note": {"zh": "备注", "en": "note"},
+    "to_grade": {"zh": "目标职级", "en": "to_grade"},
+    "stage": {"zh": "阶段", "en": "stage"},
+    "value": {"zh": "结果", "en": "value"},
+    "effective": {"zh": "生效日期", "en": "effective"},
+}
+
+
+def error_text(error: Exception, language: str) -> str:
+    """What a refused action shows on a page: an over-long field in the page's language,
+    any other refusal as the service worded it."""
+    if isinstance(error, TooLong):
+        field = FIELDS.get(error.field, {}).get(language, error.field)
+        return translate(
+            "error.too_long", language, field=field, length=f"{error.length:,}",
+            limit=f"{error.limit:,}",
+        )  # fmt: skip
+    return str(error)
 
 
 def translate(key: str, language: str, **values: object) -> str:

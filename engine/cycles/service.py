@@ -9,6 +9,7 @@ the calendar here); this module is what the milestones and the reports share.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from promoflow.engine.packs import store as packs
 from promoflow.engine.read.outcomes import cycle_outcomes
 from promoflow.engine.storage.models import Case, Cycle, CycleMilestone, Decision, Notice
 from promoflow.errors import NotFoundError
+from promoflow.limits import PLACE, bounded_text
 from promoflow.rules.calendar import cycle_steps, milestone_time
 from promoflow.rules.periods import parse_period
 from promoflow.workflow.specs import waits_on
@@ -66,6 +68,15 @@ def get_cycle(session: Session, cid: str) -> Cycle:
     cycle = session.get(Cycle, cid)
     if cycle is None:
         raise NotFoundError(f"cycle {cid} has not been opened")
+    return cycle
+
+
+def set_interview(session: Session, cid: str, at: datetime, place: str) -> Cycle:
+    """When and where the cycle's interviews take place (the interview notices print it);
+    the place is bounded (:data:`promoflow.limits.PLACE`)."""
+    place = bounded_text(place, "place", PLACE)
+    cycle = get_cycle(session, cycle_id(*parse_cycle_id(cid)))
+    cycle.interview_at, cycle.interview_place = at, place
     return cycle
 
 

@@ -35,6 +35,7 @@ from promoflow.engine.cycles.service import (
 from promoflow.engine.packs.store import pack_of
 from promoflow.engine.storage.models import Cycle, CycleMilestone
 from promoflow.errors import NotFoundError, TransitionError
+from promoflow.limits import REASON, bounded_text
 from promoflow.rules.calendar import EFFECTIVE, milestone_time
 from promoflow.rules.periods import parse_period
 from promoflow.settings import Settings
@@ -168,6 +169,7 @@ def run_by_hand(
     """A milestone run by a person (``cycle open|advance``, the console's button, the API):
     ``milestone``, or the next step when None. Refused before its calendar time unless
     ``force`` gives the reason (POLICY.md §6), which goes in the audit trail."""
+    force = bounded_text(force, "reason", REASON)
     cid = cycle_id(*parse_cycle_id(cid))
     step = milestone or next_step(session, cid)
     if step is None:
@@ -192,7 +194,7 @@ def run_by_hand(
                 cycle_id=cid,
                 before={"due": due.isoformat()},
                 after={"milestone": step, "ran": report.steps},
-                reason=reason[:2000],
+                reason=reason,
             )
             return report
     return run_milestone(session, cid, step, now, actor)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -45,7 +46,7 @@ from promoflow.engine.storage.models import (
 from promoflow.engine.storage.models.overrides import Override
 from promoflow.engine.users.accounts import roles_of
 from promoflow.errors import AccessDenied, InputError, NotFoundError, TransitionError
-from promoflow.limits import check_employee_id
+from promoflow.limits import NOTE, PARAM, REASON, bounded_text, check_employee_id
 from promoflow.rules.calendar import EFFECTIVE, effective_date
 from promoflow.rules.periods import parse_period
 from promoflow.workflow import guards
@@ -135,11 +136,45 @@ def _require(session: Session, user: str, allowed: frozenset[str], action: str) 
         )
 
 
-def _reason(text: str | None, what: str) -> str:
-    reason = (text or "").strip()
+def _reason(text: str | None, what: str, field: str = "reason") -> str:
+    reason = (bounded_text(text, field, REASON) or "").strip()
     if not reason:
         raise InputError(f"{what} needs a reason: say why the rule's decision is overruled")
     return reason
+
+
+def _note(text: str | None) -> str | None:
+    """An approval's optional note, bounded like a reason."""
+    return (bounded_text(text, "note", NOTE) or "").strip() or None
+
+
+#: what an override's ``params`` may hold: name → longest value (``effective`` is a date)
+PARAMS = {"to_grade": 64, "effective": 10, "stage": 32, "value": PARAM}
+
+
+def _bounded_params(params: dict[str, Any] | None) -> dict[str, str]:
+    """The parameters as stored: known names only, each a short text (``effective`` a date
+    YYYY-MM-DD), empty ones left out; anything else is refused in one line."""
+    if params is not None and not isinstance(params, dict):
+        raise InputError("override params must be an object of names and texts")
+    kept: dict[str, str] = {}
+    for name, value in (params or {}).items():
+        if value in (None, ""):
+            continue
+        if name not in PARAMS:
+            shown = name if len(str(name)) <= 40 else str(name)[:39] + "…"
+            raise InputError(f"unknown override parameter {shown!r}: use {', '.join(PARAMS)}")
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise InputError(f"override parameter {name} must be text")
+        kept[name] = bounded_text(str(value), name, PARAMS[name])
+    if "effective" in kept:
+        try:
+            date.fromisoformat(kept["effective"].strip())
+        except ValueError:
+            raise InputError(
+                f"effective {kept['effective']!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    return kept
 
 
 def _pack(session: Session, cycle: Cycle | None, employee: Employee):
@@ -254,7 +289,7 @@ def propose(
         raise InputError(f"unknown override kind {kind!r}: use {', '.join(KINDS)}")
     spec = KINDS[kind]
     _require(session, actor, PROPOSERS, "propose an override")
-    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    params = _bounded_params(params)
     absent = [p for p in spec.params if not str(params.get(p, "")).strip()]
     if absent:
         raise InputError(f"{kind} needs {', '.join(absent)}")
@@ -375,6 +410,7 @@ def approve(
     session: Session, override_id: int, *, now: datetime, actor: str, note: str | None = None
 ) -> Override:
     """Approve a proposed override and apply it (the caller commits). Four eyes for grades."""
+    note = _note(note)
     override = _get(session, override_id)
     _require(session, actor, APPROVERS, "approve an override")
     if KINDS[override.kind].four_eyes and actor == override.proposed_by:
@@ -389,7 +425,7 @@ def approve(
     pack = _pack(session, cycle, employee)
     _refuse_if_stale(session, override, employee, case, pack)
     override.status, override.decided_by, override.decided_at = "approved", actor, now
-    override.decision_note = (note or "").strip() or None
+    override.decision_note = note
     record_many(
         session,
         [_event("override_approved", override, actor, now, override.decision_note or "approved")],
@@ -418,9 +454,9 @@ def reject(
     session: Session, override_id: int, *, now: datetime, actor: str, note: str | None = None
 ) -> Override:
     """Reject a proposed override (the caller commits); the rule's decision stands."""
+    note = _reason(note, "a rejection", "note")
     override = _get(session, override_id)
     _require(session, actor, APPROVERS, "reject an override")
-    note = _reason(note, "a rejection")
     override.status, override.decided_by, override.decided_at = "rejected", actor, now
     override.decision_note = note
     record_many(session, [_event("override_rejected", override, actor, now, note)])

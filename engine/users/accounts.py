@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from promoflow.engine.audit.trail import record
 from promoflow.engine.storage.models.users import ApiToken, LoginSession, User, UserRole
 from promoflow.errors import InputError, NotFoundError
+from promoflow.limits import DISPLAY_NAME, TOKEN_NAME, bounded_text
 
 ROLES = ("viewer", "hr_officer", "hr_manager", "auditor", "admin")
 LANGUAGES = ("zh", "en")
@@ -100,6 +101,7 @@ def add_user(
         raise InputError(f"user {username!r} already exists")
     if language not in LANGUAGES:
         raise InputError(f"language must be one of {', '.join(LANGUAGES)}")
+    bounded_text(display_name, "display name", DISPLAY_NAME)
     wanted = _check_roles(roles)
     _check_password(password)
     user = User(
@@ -194,6 +196,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 def create_token(session: Session, username: str, name: str, now: datetime, actor: str) -> str:
     """Issue an API token for ``username``; the plain token is returned once, never stored."""
+    bounded_text(name, "token name", TOKEN_NAME)
     get_user(session, username)
     token = "pf_" + secrets.token_urlsafe(32)
     session.add(

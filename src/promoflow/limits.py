@@ -43,6 +43,14 @@ IMPORT_COLUMNS = {"name": 200, "org_unit": 100, "position": 100, "value": 100}
 _EMPLOYEE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
+class TooLong(InputError):
+    """Text longer than its field allows (the console words it in the user's language)."""
+
+    def __init__(self, field: str, length: int, limit: int):
+        super().__init__(f"{field} is too long: {length:,} characters, at most {limit:,}")
+        self.field, self.length, self.limit = field, length, limit
+
+
 def too_long(value: str, field: str, limit: int) -> str | None:
     """Why ``value`` is too long for ``field``, in one line; None when it fits."""
     if len(value) <= limit:
@@ -52,14 +60,14 @@ def too_long(value: str, field: str, limit: int) -> str | None:
 
 def bounded_text(value: str | None, field: str, limit: int) -> str | None:
     """``value`` unchanged when it fits in ``limit`` characters (None stays None); else
-    an :class:`InputError` naming ``field`` and the limit (never echoing the text)."""
+    :class:`TooLong` (an :class:`InputError`) naming ``field`` and the limit, never
+    echoing the text."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise InputError(f"{field} must be text, not {type(value).__name__}")
-    problem = too_long(value, field, limit)
-    if problem:
-        raise InputError(problem)
+    if len(value) > limit:
+        raise TooLong(field, len(value), limit)
     return value
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from promoflow.console.web import exports, timeline
 from promoflow.console.web.auth import DB, Principal, act, language_of, require
+from promoflow.console.web.i18n import error_text
 from promoflow.console.web.pages.dashboard import cycle_charts
 from promoflow.console.web.pages.overrides import kind_labels
 from promoflow.console.web.render import render
@@ -135,7 +136,7 @@ def case_page(
 def cycle_advance(
     request: Request,
     cycle_id: str = Form(..., max_length=60),
-    force_reason: str = Form("", max_length=2000),
+    force_reason: str = Form(""),  # bounded by the service: an over-long one shows the form
     principal: Principal = Depends(act("cycle_run")),
     session: Session = DB,
 ) -> Response:
@@ -158,6 +159,6 @@ def cycle_advance(
             principal,
             status_code=409,
             cycles=queries.list_cycles(session),
-            error=str(exc),
+            error=error_text(exc, language_of(request, principal)),
         )
     return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)

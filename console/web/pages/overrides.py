@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from promoflow.console.web.auth import DB, Principal, act, require
+from promoflow.console.web.auth import DB, Principal, act, language_of, require
+from promoflow.console.web.i18n import error_text
 from promoflow.console.web.render import render
 from promoflow.engine.bootstrap import Session, attempt
 from promoflow.engine.overrides import service as overrides
@@ -103,7 +104,7 @@ def override_submit(
                     reason=reason.strip(),
                 )
         except PromoflowError as exc:
-            error = str(exc)
+            error = error_text(exc, language_of(request, principal))
     if error:
         return render(
             request,
@@ -160,7 +161,8 @@ def approval_decide(
                 note=note.strip() or None,
             )
     except PromoflowError as exc:
-        return approval_error(request, principal, session, str(exc))
+        error = error_text(exc, language_of(request, principal))
+        return approval_error(request, principal, session, error)
     return RedirectResponse("/overrides?done=1", status_code=303)
 
 
