@@ -25,6 +25,10 @@ from promoflow.errors import InputError, NotFoundError
 ROLES = ("viewer", "hr_officer", "hr_manager", "auditor", "admin")
 LANGUAGES = ("zh", "en")
 MIN_PASSWORD = 8
+#: the longest username (the column's width); the sign-in form refuses longer ones unread
+MAX_USERNAME = 100
+#: the longest password accepted (argon2 hashes any length: a bound keeps a sign-in cheap)
+MAX_PASSWORD = 1024
 SESSION_LIFETIME = timedelta(hours=12)
 
 _hasher = PasswordHasher()
@@ -47,6 +51,8 @@ def _check_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InputError(f"password too short: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"password too long: at most {MAX_PASSWORD} characters")
 
 
 def get_user(session: Session, username: str) -> User:
@@ -94,8 +100,8 @@ def add_user(
 ) -> User:
     """Create a user with a hashed password and roles; the caller commits."""
     username = username.strip()
-    if not username or len(username) > 100 or any(c.isspace() for c in username):
-        raise InputError("username must be 1–100 characters without spaces")
+    if not username or len(username) > MAX_USERNAME or any(c.isspace() for c in username):
+        raise InputError(f"username must be 1–{MAX_USERNAME} characters without spaces")
     if session.get(User, username) is not None:
         raise InputError(f"user {username!r} already exists")
     if language not in LANGUAGES:
