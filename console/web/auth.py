@@ -22,6 +22,7 @@ from fastapi import Depends, HTTPException, Request
 
 from promoflow.console.web.i18n import pick
 from promoflow.console.web.permissions import allowed
+from promoflow.engine.audit.trail import VIA_KEY
 from promoflow.engine.bootstrap import Session
 from promoflow.engine.users import accounts as users
 
@@ -228,6 +229,7 @@ def optional_user(request: Request, session: Session = DB) -> Principal | None:
     if found is None:
         return None
     user, csrf = found
+    session.info[VIA_KEY] = "session"  # what this request records, it records as signed in
     return _principal(session, user, csrf)
 
 
@@ -282,18 +284,23 @@ def api_user(request: Request) -> Principal:
         raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
     runtime = request.app.state.runtime
     with runtime.unit_of_work() as session:
-        user = users.user_for_token(session, token.strip(), runtime.now())
+        user = users.user_for_token(
+            session, token.strip(), runtime.now(), runtime.settings.token_days
+        )
         if user is None:
-            raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "invalid, expired or revoked token", {"WWW-Authenticate": "Bearer"}
+            )
         return _principal(session, user, None)
 
 
 def api_require(permission: str):
     """An API dependency: a valid token whose owner holds ``permission`` (else 403)."""
 
-    def dependency(principal: Principal = Depends(api_user)) -> Principal:
+    def dependency(principal: Principal = Depends(api_user), session: Session = DB) -> Principal:
         if not principal.can(permission):
             raise HTTPException(403, f"your roles do not allow {permission!r}")
+        session.info[VIA_KEY] = "token"  # the handler's unit of work (the same, cached)
         return principal
 
     return dependency

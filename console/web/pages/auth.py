@@ -21,7 +21,7 @@ from promoflow.console.web.auth import (
 )
 from promoflow.console.web.i18n import LANGUAGES
 from promoflow.console.web.render import render
-from promoflow.engine.audit.trail import record
+from promoflow.engine.audit.trail import VIA_KEY, record
 from promoflow.engine.bootstrap import Session
 from promoflow.engine.users import accounts as users
 
@@ -96,7 +96,7 @@ def login(
     limiter.succeeded(username, client, device)
     now = request.app.state.runtime.now()
     sid, _csrf = users.start_session(session, user.username, now)
-    session.info["via"] = "password"
+    session.info[VIA_KEY] = "password"
     record(
         session,
         "user_action",
