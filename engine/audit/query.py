@@ -34,6 +34,7 @@ EXPORT_COLUMNS = (
     "reason",
     "prev_hash",
     "hash",
+    "via",
 )
 FORMATS = ("csv", "jsonl")
 
@@ -112,6 +113,7 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
         "reason": event.reason,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "via": event.via,
     }
 
 
