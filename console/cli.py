@@ -67,10 +67,24 @@ def _global_options(
         help="Database URL (default: env PROMOFLOW_DATABASE_URL, else ./promoflow.db).",
     ),
     actor: str = typer.Option(
-        "system", "--actor", envvar="PROMOFLOW_ACTOR", help="Who is acting, for the audit trail."
+        "system",
+        "--actor",
+        envvar="PROMOFLOW_ACTOR",
+        help="Who is acting, for the audit trail (asserted, not checked: the trail says "
+        "via cli-asserted).",
+    ),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="PROMOFLOW_TOKEN",
+        metavar="TOKEN",
+        help="Act as this API token's user, authenticated (the trail says via token).",
+        show_default=False,
     ),
 ) -> None:
-    ctx.obj = {"db": db, "actor": actor}
+    source = ctx.get_parameter_source("actor")
+    asserted = source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+    ctx.obj = {"db": db, "actor": actor, "actor_given": asserted, "token": token or None}
 
 
 for _module in COMMAND_MODULES:

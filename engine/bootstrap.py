@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from promoflow import settings
 from promoflow.engine import collector
+from promoflow.engine.audit.trail import READ_ONLY_KEY, VIA_KEY
 from promoflow.engine.storage.db import make_engine, schema_exists, session_factory
 from promoflow.errors import ConfigError
 from promoflow.settings import Settings
@@ -39,6 +40,18 @@ class Runtime:
     actor: str = "system"
     settings: Settings = field(default_factory=settings.current)
     extras: dict = field(default_factory=dict)
+    #: how ``actor`` was identified, written on every audit event (``audit_events.via``)
+    via: str = "system"
+
+    def __post_init__(self) -> None:
+        self.identify(self.actor, self.via)
+
+    def identify(self, actor: str, via: str, *, read_only: bool = False) -> None:
+        """Act as ``actor``, identified ``via`` (see :data:`~promoflow.engine.audit.trail.VIAS`):
+        every session made from now on carries both to the trail; ``read_only`` sessions
+        refuse to record an event (a change without the token a deployment requires)."""
+        self.actor, self.via = actor, via
+        self.sessions.configure(info={VIA_KEY: via, READ_ONLY_KEY: read_only})
 
     def now(self) -> datetime:
         """The current time, aware, in the organisation's zone (entry points only)."""
@@ -80,7 +93,7 @@ def attempt(session: Session) -> Iterator[Session]:
         yield session
 
 
-def bootstrap(url: str | None = None, actor: str = "system") -> Runtime:
+def bootstrap(url: str | None = None, actor: str = "system", via: str = "system") -> Runtime:
     """Build the runtime for a database URL (resolved as INTERCHANGE.md says), from the
     ``PROMOFLOW_*`` settings read once here."""
     config = settings.load()
@@ -94,4 +107,5 @@ def bootstrap(url: str | None = None, actor: str = "system") -> Runtime:
         tz=config.timezone,
         actor=actor,
         settings=config,
+        via=via,
     )

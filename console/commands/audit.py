@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         with _session(ctx) as session:
             events = find_events(session, flt, limit=limit, newest=True)
         table = Table(title=f"audit events ({len(events)})", show_lines=False)
-        for name in ("#", "at", "actor", "kind"):
+        for name in ("#", "at", "actor", "via", "kind"):
             table.add_column(name, no_wrap=True)
         for name in ("subject", "cycle", "case", "change", "reason"):
             table.add_column(name, overflow="fold")
@@ -109,6 +109,7 @@ def register(app: typer.Typer) -> None:
                 str(e.seq),
                 e.at.astimezone(rt.tz).strftime("%Y-%m-%d %H:%M:%S"),
                 e.actor,
+                e.via or "",
                 e.kind,
                 subject,
                 e.cycle_id or "",

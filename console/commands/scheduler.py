@@ -166,6 +166,7 @@ def register(app: typer.Typer) -> None:
         """Run the scheduler service until SIGTERM/SIGINT; catches up on start-up."""
         _logging()
         rt = runtime(ctx)
+        rt.identify("scheduler", "system")  # firings on the calendar are the product's own
         offset = parse_time(fake_now, rt) - rt.now() if fake_now else timedelta(0)
         cals = _calendars(rt, calendars) if calendars else None
         with rt.unit_of_work() as session:

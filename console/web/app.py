@@ -27,6 +27,7 @@ from promoflow.console.web.auth import (
     LoginRequired,
     optional_user,
 )
+from promoflow.console.web.body_limit import SmallBodies
 from promoflow.console.web.pages import audit, auth, cycles, dashboard, overrides, packs, results
 from promoflow.console.web.render import build_environment, render
 from promoflow.engine.bootstrap import Runtime
@@ -66,7 +67,9 @@ def create_app(runtime: Runtime, login_limiter: LoginLimiter | None = None) -> F
     app = FastAPI(title="promoflow console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
     app.state.templates = build_environment()
-    app.state.login_limiter = login_limiter or LoginLimiter()
+    app.state.login_limiter = LoginLimiter() if login_limiter is None else login_limiter
+    # the forms anyone may post before signing in are small: a larger body is refused unread
+    app.add_middleware(SmallBodies)
 
     htmx = htmx_path()
 

@@ -35,6 +35,7 @@ EXPORT_COLUMNS = (
     "reason",
     "prev_hash",
     "hash",
+    "via",
 )
 FORMATS = ("csv", "jsonl")
 
@@ -113,6 +114,7 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
         "reason": event.reason,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "via": event.via,
     }
 
 

@@ -36,7 +36,7 @@ from promoflow.engine.storage.bulk import bind_value, insert_tuples
 from promoflow.engine.storage.db import driver_cursor, is_sqlite
 from promoflow.engine.storage.json_text import ReprFloat, plain_sorted_text, sorted_text
 from promoflow.engine.storage.models.audit import AuditEvent, AuditHead
-from promoflow.errors import ConfigError, IntegrityError_
+from promoflow.errors import AuthenticationRequired, ConfigError, IntegrityError_
 from promoflow.settings import Settings
 
 GENESIS = "0" * 64
@@ -99,8 +99,16 @@ def _jsonable(value: Any) -> Any:
 _QUOTE = json.encoder.encode_basestring
 _COLUMNS = (
     "seq", "at", "actor", "kind", "subject", "employee_id", "cycle_id", "case_id",
-    "before", "after", "reason", "prev_hash", "hash",
+    "before", "after", "reason", "prev_hash", "hash", "via",
 )  # fmt: skip
+#: how an actor was identified (``audit_events.via``): asserted on the command line
+#: (``--actor`` or its default), a bearer token (API, or the CLI's ``--token``), a
+#: browser session, the password of a sign-in, or the product itself (the scheduler)
+VIAS = ("cli-asserted", "token", "session", "password", "system")
+#: ``session.info`` keys: how the unit of work's actor was identified, and whether it may
+#: write at all (a CLI without a token where ``PROMOFLOW_CLI_REQUIRE_TOKEN`` is set)
+VIA_KEY = "via"
+READ_ONLY_KEY = "read_only"
 
 
 #: the audit table without column types: bulk writes and verification skip per-row
@@ -146,20 +154,23 @@ def canonical_text(
     reason: str | None,
     prev_hash: str,
     quote: Callable[[str | None], str] | None = None,
+    via: str | None = None,
 ) -> str:
     """What an event's hash covers: its fields as one sorted, compact JSON object.
 
     ``at`` is the UTC ISO time; ``before``/``after`` the stored JSON text. Assembled from
     parts so a bulk write encodes each payload once, for the hash and the row alike;
     ``quote`` (by default ``_str``; a bulk append passes a memory of it) writes each
-    text as a JSON string.
+    text as a JSON string. ``via`` is part of the object only when set: events written
+    before it existed hash exactly as they always did.
     """
     s, n = quote or _str, _int
+    tail = "}" if via is None else f',"via":{s(via)}}}'
     return (
         f'{{"actor":{s(actor)},"after":{after or "null"},"at":{s(at)},'
         f'"before":{before or "null"},"case_id":{n(case_id)},"cycle_id":{s(cycle_id)},'
         f'"employee_id":{s(employee_id)},"kind":{s(kind)},"prev_hash":{s(prev_hash)},'
-        f'"reason":{s(reason)},"seq":{n(seq)},"subject":{s(subject)}}}'
+        f'"reason":{s(reason)},"seq":{n(seq)},"subject":{s(subject)}{tail}'
     )
 
 
@@ -206,6 +217,7 @@ def canonical(row: Mapping[str, Any]) -> bytes:
         json_text(_jsonable(row["after"])),
         row["reason"],
         row["prev_hash"],
+        via=row.get("via"),
     ).encode()
 
 
@@ -229,6 +241,7 @@ def stored_hash(row: Mapping[str, Any]) -> str:
         row["after"],
         row["reason"],
         row["prev_hash"],
+        via=row.get("via"),
     )
     return hashlib.sha256(text_.encode()).hexdigest()
 
@@ -473,6 +486,7 @@ def append_encoded(session: Session, encoded: Sequence[Encoded | tuple]) -> int:
     :class:`Encoded`, or the plain tuple of its fields that came back from a worker."""
     if not encoded:
         return 0
+    via = _via(session)
     lock_chain(session)
     seq, prev, has_head = chain_head(session)
     dialect = session.get_bind().dialect
@@ -489,19 +503,33 @@ def append_encoded(session: Session, encoded: Sequence[Encoded | tuple]) -> int:
         prev = sha256(
             canonical_text(
                 seq, at_iso, actor, kind, subject, employee_id, cycle_id, case_id,
-                before, after, reason, link, quote,
+                before, after, reason, link, quote, via,
             ).encode()
         ).hexdigest()  # fmt: skip
         rows.append(
             (
                 seq, at_stored, actor, kind, subject, employee_id, cycle_id, case_id,
-                before, after, reason, link, prev,
+                before, after, reason, link, prev, via,
             )
         )  # fmt: skip
     # bound already (payloads are the JSON text hashed; ``at`` bound above): to the driver
     insert_tuples(session, _EVENTS, _COLUMNS, rows)
     _move_head(session, seq, prev, Encoded._make(encoded[-1]).at, has_head)
     return len(rows)
+
+
+def _via(session: Session) -> str:
+    """How this unit of work's actor was identified (``session.info``, set by the entry
+    point); refuses to write for a command that was let through only to read."""
+    if session.info.get(READ_ONLY_KEY):
+        raise AuthenticationRequired(
+            "this command changes data: give --token (or PROMOFLOW_TOKEN); "
+            "PROMOFLOW_CLI_REQUIRE_TOKEN is set"
+        )
+    via = session.info.get(VIA_KEY) or "system"
+    if via not in VIAS:
+        raise ValueError(f"unknown audit 'via' {via!r}: one of {', '.join(VIAS)}")
+    return via
 
 
 def record(session: Session, kind: str, actor: str, at: datetime, **fields: Any) -> int:

@@ -506,6 +506,7 @@ def audit_row(event: AuditEvent) -> dict[str, Any]:
         "after": event.after,
         "reason": event.reason,
         "hash": event.hash,
+        "via": event.via,
     }
 
 

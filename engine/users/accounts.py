@@ -26,7 +26,17 @@ from promoflow.limits import DISPLAY_NAME, TOKEN_NAME, bounded_text
 ROLES = ("viewer", "hr_officer", "hr_manager", "auditor", "admin")
 LANGUAGES = ("zh", "en")
 MIN_PASSWORD = 8
+#: the longest username (the column's width); the sign-in form refuses longer ones unread
+MAX_USERNAME = 100
+#: the longest password accepted (argon2 hashes any length: a bound keeps a sign-in cheap)
+MAX_PASSWORD = 1024
 SESSION_LIFETIME = timedelta(hours=12)
+#: days a token lives when its issuer does not say (``PROMOFLOW_TOKEN_DAYS`` overrides it)
+TOKEN_DAYS = 90
+#: the longest a token may be issued for (ten years)
+MAX_TOKEN_DAYS = 3650
+#: ``promoflow user token revoke …`` is the revoking form: no user may be called this
+RESERVED_NAMES = ("revoke",)
 
 _hasher = PasswordHasher()
 #: verified against when a username is unknown, so a wrong name costs as long as a wrong password
@@ -48,6 +58,8 @@ def _check_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InputError(f"password too short: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"password too long: at most {MAX_PASSWORD} characters")
 
 
 def get_user(session: Session, username: str) -> User:
@@ -95,8 +107,10 @@ def add_user(
 ) -> User:
     """Create a user with a hashed password and roles; the caller commits."""
     username = username.strip()
-    if not username or len(username) > 100 or any(c.isspace() for c in username):
-        raise InputError("username must be 1–100 characters without spaces")
+    if not username or len(username) > MAX_USERNAME or any(c.isspace() for c in username):
+        raise InputError(f"username must be 1–{MAX_USERNAME} characters without spaces")
+    if username in RESERVED_NAMES:
+        raise InputError(f"{username!r} is reserved by the command line: choose another name")
     if session.get(User, username) is not None:
         raise InputError(f"user {username!r} already exists")
     if language not in LANGUAGES:
@@ -127,21 +141,90 @@ def add_user(
     return user
 
 
-def set_password(session: Session, username: str, password: str, now: datetime, actor: str) -> None:
-    """Replace a user's password and end every login session of theirs."""
+def has_users(session: Session) -> bool:
+    """Whether any account exists (a database being set up has none)."""
+    return session.scalar(select(User.username).limit(1)) is not None
+
+
+def set_password(
+    session: Session,
+    username: str,
+    password: str,
+    now: datetime,
+    actor: str,
+    keep_tokens: bool = False,
+) -> int:
+    """Replace a user's password, end every login session of theirs and, unless
+    ``keep_tokens``, revoke their live API tokens; returns how many were revoked."""
     user = get_user(session, username)
     _check_password(password)
     user.password_hash = _hasher.hash(password)
     user.updated_at = now
-    session.execute(delete(LoginSession).where(LoginSession.username == username))
+    sessions = _end_sessions(session, username)
+    revoked = 0 if keep_tokens else len(_revoke_all(session, username, now))
     record(
         session,
         "user_action",
         actor,
         now,
         subject=f"user:{username}",
-        after={"action": "password_set", "username": username},
+        after={
+            "action": "password_set",
+            "username": username,
+            "sessions_ended": sessions,
+            "tokens_revoked": revoked,
+            "keep_tokens": keep_tokens,
+        },
     )
+    return revoked
+
+
+def _end_sessions(session: Session, username: str) -> int:
+    result = session.execute(delete(LoginSession).where(LoginSession.username == username))
+    return result.rowcount or 0
+
+
+def _revoke_all(session: Session, username: str, now: datetime) -> list[ApiToken]:
+    live = list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.username == username, ApiToken.revoked.is_(False))
+            .order_by(ApiToken.id)
+        )
+    )
+    for row in live:
+        row.revoked, row.revoked_at = True, now
+    return live
+
+
+def set_active(session: Session, username: str, active: bool, now: datetime, actor: str) -> dict:
+    """Deactivate a user (sign-in refused, login sessions ended, API tokens revoked) or
+    reactivate one (signing in works again; revoked tokens stay revoked: issue new ones).
+    Returns what was ended. Refused when the user already is in that state."""
+    user = get_user(session, username)
+    if user.active == active:
+        state = "active" if active else "inactive"
+        raise InputError(f"user {username!r} is already {state}")
+    user.active = active
+    user.updated_at = now
+    ended = {"sessions_ended": 0, "tokens_revoked": 0}
+    if not active:
+        ended["sessions_ended"] = _end_sessions(session, username)
+        ended["tokens_revoked"] = len(_revoke_all(session, username, now))
+    record(
+        session,
+        "user_action",
+        actor,
+        now,
+        subject=f"user:{username}",
+        before={"active": not active},
+        after={
+            "action": "user_reactivate" if active else "user_deactivate",
+            "username": username,
+            **ended,
+        },
+    )
+    return ended
 
 
 def set_roles(
@@ -194,14 +277,35 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def create_token(session: Session, username: str, name: str, now: datetime, actor: str) -> str:
-    """Issue an API token for ``username``; the plain token is returned once, never stored."""
+def create_token(
+    session: Session,
+    username: str,
+    name: str,
+    now: datetime,
+    actor: str,
+    days: int = TOKEN_DAYS,
+) -> str:
+    """Issue an API token for ``username`` valid ``days`` days; the plain token is
+    returned once, never stored (only its digest)."""
+    user = get_user(session, username)
+    if not user.active:
+        raise InputError(f"user {username!r} is inactive: reactivate them first")
+    if not name.strip():
+        raise InputError("a token needs a name: say what it is for")
     bounded_text(name, "token name", TOKEN_NAME)
-    get_user(session, username)
+    if not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InputError(f"a token lives 1–{MAX_TOKEN_DAYS} days, not {days!r}")
     token = "pf_" + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(username=username, name=name, digest=digest(token), created_at=now, revoked=False)
+    expires = now + timedelta(days=days)
+    row = ApiToken(
+        username=username,
+        name=name,
+        digest=digest(token),
+        created_at=now,
+        expires_at=expires,
+        revoked=False,
     )
+    session.add(row)
     session.flush()
     record(
         session,
@@ -209,21 +313,98 @@ def create_token(session: Session, username: str, name: str, now: datetime, acto
         actor,
         now,
         subject=f"user:{username}",
-        after={"action": "token_create", "username": username, "token_name": name},
+        after={
+            "action": "token_create",
+            "username": username,
+            "token_id": row.id,
+            "token_name": name,
+            "expires_at": expires,
+        },
     )
     return token
 
 
-def user_for_token(session: Session, token: str, now: datetime) -> User | None:
-    """The active owner of a live API token, or None."""
+def token_expiry(row: ApiToken, default_days: int = TOKEN_DAYS) -> datetime:
+    """When a token stops working (one from before expiry existed: ``default_days`` after
+    it was issued)."""
+    return row.expires_at or row.created_at + timedelta(days=default_days)
+
+
+def user_for_token(
+    session: Session, token: str, now: datetime, default_days: int = TOKEN_DAYS
+) -> User | None:
+    """The active owner of a live API token (not revoked, not expired), or None."""
     row = session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
-    if row is None or row.revoked:
+    if row is None or row.revoked or token_expiry(row, default_days) <= now:
         return None
     user = session.get(User, row.username)
     if user is None or not user.active:
         return None
     row.last_used_at = now
     return user
+
+
+def list_tokens(session: Session, username: str, default_days: int = TOKEN_DAYS) -> list[dict]:
+    """A user's tokens, oldest first: id, name, created, expires, last use, revoked."""
+    get_user(session, username)
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.username == username).order_by(ApiToken.id)
+    )
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "created_at": row.created_at,
+            "expires_at": token_expiry(row, default_days),
+            "last_used_at": row.last_used_at,
+            "revoked": row.revoked,
+            "revoked_at": row.revoked_at,
+        }
+        for row in rows
+    ]
+
+
+def revoke_tokens(
+    session: Session,
+    target: str,
+    now: datetime,
+    actor: str,
+    username: str | None = None,
+) -> list[int]:
+    """Revoke a token by its id (all digits), or every live token called ``target`` of
+    ``username`` (a name needs the user: names repeat). Returns the ids revoked; a target
+    that matches no live token is refused."""
+    query = select(ApiToken).where(ApiToken.revoked.is_(False))
+    if target.isdigit():
+        query = query.where(ApiToken.id == int(target))
+        if username is not None:
+            query = query.where(ApiToken.username == username)
+        what = f"token #{target}"
+    else:
+        if username is None:
+            raise InputError(f"token names repeat: say whose token {target!r} is (--user NAME)")
+        get_user(session, username)
+        query = query.where(ApiToken.username == username, ApiToken.name == target)
+        what = f"token {target!r} of {username}"
+    rows = list(session.scalars(query.order_by(ApiToken.id)))
+    if not rows:
+        raise NotFoundError(f"no live {what} (unknown, or revoked already)")
+    for row in rows:
+        row.revoked, row.revoked_at = True, now
+        record(
+            session,
+            "user_action",
+            actor,
+            now,
+            subject=f"user:{row.username}",
+            after={
+                "action": "token_revoke",
+                "username": row.username,
+                "token_id": row.id,
+                "token_name": row.name,
+            },
+        )
+    return [row.id for row in rows]
 
 
 def start_session(session: Session, username: str, now: datetime) -> tuple[str, str]:

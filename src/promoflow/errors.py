@@ -92,6 +92,13 @@ class AccessDenied(PromoflowError):
     exit_code = 3
 
 
+class AuthenticationRequired(PromoflowError):
+    """Who is acting could not be established: a bad, expired or revoked token, or no
+    token where the deployment requires one (``PROMOFLOW_CLI_REQUIRE_TOKEN``)."""
+
+    exit_code = 2
+
+
 class IntegrityError_(PromoflowError):
     """The audit trail failed verification."""
 

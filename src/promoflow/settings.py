@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     workers: int | None = None
     audit_key: str | None = None
     audit_key_file: str | None = None
+    #: days an API token issued without ``--days`` stays valid (``PROMOFLOW_TOKEN_DAYS``)
+    token_days: int = 90
+    #: the command line may change data only with ``--token`` (``PROMOFLOW_CLI_REQUIRE_TOKEN``)
+    cli_require_token: bool = False
     #: test hook: write the step's name to this file mid-step, then sleep (to be killed)
     fault_pause: str | None = None
     #: the step the hook pauses in (None: every step)
@@ -119,6 +123,22 @@ class Settings(BaseSettings):
             return int(value)
         except (TypeError, ValueError):
             raise ValueError(f"{SMTP_PORT_ENV} must be a number") from None
+
+    @field_validator("token_days", mode="before")
+    @classmethod
+    def _token_days(cls, value: Any) -> int:
+        try:
+            days = int(value)
+        except (TypeError, ValueError):
+            days = 0
+        if not 1 <= days <= 3650:
+            raise ValueError(f"PROMOFLOW_TOKEN_DAYS={value!r}: give a whole number of days, 1–3650")
+        return days
+
+    @field_validator("cli_require_token", mode="before")
+    @classmethod
+    def _require_token(cls, value: Any) -> bool:
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
 
     @field_validator("smtp_starttls", mode="before")
     @classmethod

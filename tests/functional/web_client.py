@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import UTC, datetime
 
 from promoflow.console.web.app import create_app
 from promoflow.console.web.auth import LoginLimiter
 from promoflow.engine.users import accounts as users
-from tests.functional.web_seed import NOW, PASSWORD, add_users, seed_cycle
+from tests.functional.web_seed import PASSWORD, add_users, seed_cycle
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -48,5 +49,6 @@ def login(app, username: str, password: str = PASSWORD) -> TestClient:
 def token_for(rt, username: str) -> dict[str, str]:
     """Authorization headers with a fresh API token of ``username``."""
     with rt.sessions() as session, session.begin():
-        token = users.create_token(session, username, "test", NOW, "setup")
+        # issued now, not at NOW: a token expires (90 days) and the server checks the clock
+        token = users.create_token(session, username, "test", datetime.now(UTC), "setup")
     return {"Authorization": f"Bearer {token}"}

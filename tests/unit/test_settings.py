@@ -57,6 +57,8 @@ def test_every_field_is_read_from_its_prefixed_variable(monkeypatch):
         "PROMOFLOW_FAULT_PAUSE": "/tmp/marker",
         "PROMOFLOW_FAULT_STEP": "open",
         "PROMOFLOW_FAULT_SECONDS": "1.5",
+        "PROMOFLOW_TOKEN_DAYS": "30",
+        "PROMOFLOW_CLI_REQUIRE_TOKEN": "1",
     }
     assert set(values) == set(settings.ENV_NAMES)
     for name, value in values.items():
@@ -77,6 +79,7 @@ def test_every_field_is_read_from_its_prefixed_variable(monkeypatch):
         "open",
         1.5,
     )
+    assert (config.token_days, config.cli_require_token) == (30, True)
 
 
 def test_lowercase_names_are_not_read(monkeypatch):
@@ -95,6 +98,7 @@ def test_lowercase_names_are_not_read(monkeypatch):
         ("PROMOFLOW_SQLITE_JOURNAL", "MEMORY", "{name}='memory': use one of wal, delete"),
         ("PROMOFLOW_SQLITE_BUSY_TIMEOUT", "soon", "{name}='soon': give a number of seconds"),
         ("PROMOFLOW_FAULT_SECONDS", "x", "{name}='x': give a number of seconds"),
+        ("PROMOFLOW_TOKEN_DAYS", "0", "{name}='0': give a whole number of days, 1–3650"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_its_variable(monkeypatch, name, value, message):

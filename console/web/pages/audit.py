@@ -29,6 +29,7 @@ EXPORT_COLUMNS = [
     "after",
     "reason",
     "hash",
+    "via",
 ]
 
 

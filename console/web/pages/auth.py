@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from promoflow.console.web.auth import (
     DB,
+    DEVICE_COOKIE,
     LANG_COOKIE,
     PRE_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -20,7 +21,7 @@ from promoflow.console.web.auth import (
 )
 from promoflow.console.web.i18n import LANGUAGES
 from promoflow.console.web.render import render
-from promoflow.engine.audit.trail import record
+from promoflow.engine.audit.trail import VIA_KEY, record
 from promoflow.engine.bootstrap import Session
 from promoflow.engine.users import accounts as users
 
@@ -45,6 +46,14 @@ def _pre_csrf(request: Request) -> None:
     request.state.pre_csrf = token
 
 
+#: how long a browser stays a known device for its user (the server's secret may end it sooner)
+DEVICE_COOKIE_DAYS = 90
+
+
+def _refused(request: Request, next: str, status: int, error: str) -> Response:
+    return render(request, "login.html", None, status_code=status, next=next, error=error)
+
+
 @router.get("/login")
 def login_form(request: Request, next: str | None = None) -> Response:
     """The sign-in form."""
@@ -61,24 +70,33 @@ def login(
     next: str = Form("/"),
     session: Session = DB,
 ) -> Response:
-    """Check the password (rate-limited), open a session, set the cookie."""
+    """Check the password (rate-limited), open a session, set the cookies.
+
+    Fields longer than any account could have are refused before anything is looked up
+    or counted; the limiter judges a browser with a valid device cookie for this username
+    by its own failures only (see :class:`~promoflow.console.web.auth.LoginLimiter`).
+    """
     cookie = request.cookies.get(PRE_CSRF_COOKIE)
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         raise CsrfFailed()
     _pre_csrf(request)
+    if len(username) > users.MAX_USERNAME:
+        return _refused(request, next, 401, "login.failed")
     limiter = request.app.state.login_limiter
     client = request.client.host if request.client else "?"
-    if limiter.blocked(username, client):
-        return render(
-            request, "login.html", None, status_code=429, next=next, error="login.limited"
-        )
-    user = users.authenticate(session, username, password)
+    device = limiter.trusted_device(request.cookies.get(DEVICE_COOKIE), username)
+    if limiter.blocked(username, client, device):
+        return _refused(request, next, 429, "login.limited")
+    user = None
+    if len(password) <= users.MAX_PASSWORD:
+        user = users.authenticate(session, username, password)
     if user is None:
-        limiter.failed(username, client)
-        return render(request, "login.html", None, status_code=401, next=next, error="login.failed")
-    limiter.succeeded(username)
+        limiter.failed(username, client, device)
+        return _refused(request, next, 401, "login.failed")
+    limiter.succeeded(username, client, device)
     now = request.app.state.runtime.now()
     sid, _csrf = users.start_session(session, user.username, now)
+    session.info[VIA_KEY] = "password"
     record(
         session,
         "user_action",
@@ -88,14 +106,24 @@ def login(
         after={"action": "login", "client": client},
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
+    secure = request.url.scheme == "https"
     response.set_cookie(
         SESSION_COOKIE,
         sid,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure,
         max_age=int(users.SESSION_LIFETIME.total_seconds()),
         path="/",
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        limiter.device_cookie(user.username),
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/login",
     )
     response.delete_cookie(PRE_CSRF_COOKIE, path="/")
     return response

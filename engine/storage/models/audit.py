@@ -52,6 +52,9 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: how the actor was identified (``cli-asserted``, ``token``, ``session``, ``password``,
+    #: ``system``); hashed when set, NULL (and not hashed) on events from before migration 0004
+    via: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditHead(Base):

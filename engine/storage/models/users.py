@@ -51,7 +51,11 @@ class ApiToken(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
+    #: when the token stops working; None on tokens issued before expiry existed (they
+    #: expire ``PROMOFLOW_TOKEN_DAYS`` after ``created_at``)
+    expires_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
+    revoked_at: Mapped[datetime | None]
 
 
 class LoginSession(Base):
