@@ -16,9 +16,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "override_decide": frozenset({"hr_manager"}),
     "audit_read": frozenset({"auditor", "hr_manager", "admin"}),
     "results_upload": frozenset({"hr_officer", "hr_manager"}),
-    #: a grade changed by an uploaded employees file applies at once only for these;
-    #: anyone else's becomes a set_grade proposal (POLICY.md §6)
-    "grade_change": frozenset({"hr_manager"}),
     "cycle_run": frozenset({"hr_manager"}),
     "whatif": frozenset({"hr_officer", "hr_manager", "auditor"}),
     "users_admin": frozenset({"admin"}),

@@ -60,8 +60,8 @@ class ImportContext:
     given_catalog: Catalog | None = None
     #: the table is this import's alone: an importer may drop its rows once it has read them
     release: bool = False
-    #: whether the actor may change a grade alone (an ``hr_manager``, or the trusted shell);
-    #: when not, an employees file's grade changes become ``set_grade`` proposals
+    #: whether the actor may change a grade alone (accounts.may_change_grades); when not,
+    #: an employees file's grade changes become ``set_grade`` proposals
     may_change_grades: bool = True
     _done: int = 0
 

@@ -22,6 +22,7 @@ from promoflow.engine.imports.problems import RowErrors
 from promoflow.engine.imports.reader import Table, read_table
 from promoflow.engine.imports.registry import importer
 from promoflow.engine.storage.models import ImportRun
+from promoflow.engine.users.accounts import may_change_grades
 from promoflow.errors import InputError
 from promoflow.limits import FILE_NAME, too_long
 
@@ -48,20 +49,17 @@ def run_import(
     *,
     progress: Progress | None = None,
     catalog: Catalog | None = None,
-    may_change_grades: bool = True,
 ) -> ImportReport:
     """Import the file at ``path`` as ``kind`` (the caller commits).
 
-    ``may_change_grades=False`` (an actor who is not an ``hr_manager``) turns the grade
-    changes of an employees file into proposals that wait for one (POLICY.md §6).
+    Who imports matters for an employees file: the grade changes of an actor who may not
+    change grades alone become proposals that wait for an ``hr_manager`` (POLICY.md §6;
+    :func:`~promoflow.engine.users.accounts.may_change_grades`).
     """
     importer(kind)  # an unknown kind fails before the file is read
     with collector.paused():
         table = read_table(path)
-        return _apply(
-            session, kind, table, now, actor, progress, catalog,
-            release=True, may_change_grades=may_change_grades,
-        )  # fmt: skip
+        return _apply(session, kind, table, now, actor, progress, catalog, release=True)
 
 
 def import_table(
@@ -89,7 +87,6 @@ def _apply(
     catalog: Catalog | None,
     *,
     release: bool,
-    may_change_grades: bool = True,
 ) -> ImportReport:
     """Validate, refuse or record, apply and audit; ``release`` frees the table's rows once
     validated (a table read here for this import alone: 600k rows are worth freeing)."""
@@ -104,7 +101,7 @@ def _apply(
         release=release,
         errors=RowErrors(table.name),
         progress=progress,
-        may_change_grades=may_change_grades,
+        may_change_grades=kind != "employees" or may_change_grades(session, actor),
     )
     rows = len(table)
     problem = too_long(table.name, "file name", FILE_NAME)

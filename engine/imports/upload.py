@@ -37,14 +37,8 @@ def import_upload(
     data: bytes,
     now: datetime,
     actor: str,
-    *,
-    may_change_grades: bool,
 ) -> ImportReport:
-    """Run the import service on uploaded bytes (written to a private temporary folder).
-
-    ``may_change_grades`` comes from the signed-in actor's roles: the console and the API
-    never let an ``hr_officer`` change a grade alone through a file.
-    """
+    """Run the import service on uploaded bytes (written to a private temporary folder)."""
     if kind not in KINDS:
         raise InputError(f"unknown file kind {kind!r}: use {', '.join(KINDS)}")
     if len(data) > MAX_UPLOAD:
@@ -52,4 +46,4 @@ def import_upload(
     with tempfile.TemporaryDirectory(prefix="promoflow-upload-") as folder:
         path = Path(folder) / safe_name(name)
         path.write_bytes(data)
-        return run_import(session, kind, path, now, actor, may_change_grades=may_change_grades)
+        return run_import(session, kind, path, now, actor)

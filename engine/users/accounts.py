@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from promoflow.engine.audit.trail import record
+from promoflow.engine.audit.trail import VIA_KEY, record
 from promoflow.engine.storage.models.users import ApiToken, LoginSession, User, UserRole
 from promoflow.errors import InputError, NotFoundError
 from promoflow.limits import DISPLAY_NAME, TOKEN_NAME, bounded_text
@@ -76,6 +76,16 @@ def roles_of(session: Session, username: str) -> set[str]:
     if user is None or not user.active:
         return set()
     return set(session.scalars(select(UserRole.role).where(UserRole.username == username)))
+
+
+def may_change_grades(session: Session, username: str) -> bool:
+    """Whether ``username`` may change a grade alone through an employees file: an
+    ``hr_manager``, or the HR system's feed — a name that is no stored user, acting from a
+    shell (``via`` cli-asserted or system; docs/security.md says what that trusts)."""
+    if "hr_manager" in roles_of(session, username):
+        return True
+    via = session.info.get(VIA_KEY) or "system"
+    return via in ("cli-asserted", "system") and session.get(User, username) is None
 
 
 def list_users(session: Session) -> list[dict]:

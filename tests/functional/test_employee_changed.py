@@ -68,7 +68,10 @@ def announced(rt, db_url, tmp_path):
 def test_a_grade_changed_by_import_waits_for_four_eyes_and_the_cycle_does_not_overwrite_it(
     rt, announced, tmp_path
 ):
-    details = _reimport(rt, tmp_path, E01=("sales", "S7"), E02=("cs", "普通客服代表·中级"))
+    # a manager's file (an officer may not move anyone to another track: tests/security)
+    details = _reimport(
+        rt, tmp_path, actor="max", E01=("sales", "S7"), E02=("cs", "普通客服代表·中级")
+    )
     assert details["cases_held"] == 2
     with rt.sessions() as s:
         flags = dict(s.execute(select(Case.employee_id, Case.flagged).where(
@@ -77,7 +80,7 @@ def test_a_grade_changed_by_import_waits_for_four_eyes_and_the_cycle_does_not_ov
         assert s.get(Employee, "E01").grade == "S5"
         (proposal,) = list_overrides(s, status="proposed")
         assert (proposal.kind, proposal.employee_id, proposal.proposed_by) == (
-            "set_grade", "E01", "olivia")  # fmt: skip
+            "set_grade", "E01", "max")  # fmt: skip
         assert proposal.effect["to_grade"] == "S7"
     assert flags["E01"] == "employee_changed: grade S5 → S7 (awaiting approval)"
     assert flags["E02"] == "employee_changed: track sales → cs, grade S5 → 普通客服代表·中级"

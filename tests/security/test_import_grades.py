@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from promoflow.console.cli import app
 from promoflow.engine.overrides import service as overrides
 from promoflow.engine.storage.models import Employee, GradeHistory
 from promoflow.engine.storage.models.overrides import Override
@@ -174,3 +176,33 @@ def test_the_upload_page_enforces_the_same_per_role(world, who, status, proposed
     expected = "S8" if proposed == 0 else "S5"
     assert _grade(rt, "N000001") == expected
     assert len(_open_overrides(rt, "N000001")) == (proposed or 0)
+
+
+def _cli_import(db_url, tmp_path, *identity: str):
+    path = tmp_path / "employees.csv"
+    path.write_bytes(_file(("N000001", "sales", "S11")))
+    return CliRunner().invoke(
+        app, ["--db", db_url, *identity, "import", "employees", str(path)], catch_exceptions=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("identity", "grade", "proposed_by"),
+    [
+        (("--actor", "officer"), "S5", "officer"),  # an officer's name, asserted
+        (("--token", "officer"), "S5", "officer"),  # an officer's token
+        (("--token", "manager"), "S11", None),  # a manager's token
+        ((), "S11", None),  # the HR system's feed: no stored user, via cli-asserted
+    ],
+)
+def test_the_command_line_asks_the_same_of_whoever_it_acts_for(
+    world, db_url, tmp_path, identity, grade, proposed_by
+):
+    rt, _app, _client = world
+    if identity and identity[0] == "--token":
+        identity = ("--token", token_for(rt, identity[1])["Authorization"].split()[1])
+    done = _cli_import(db_url, tmp_path, *identity)
+    assert done.exit_code == 0, done.output
+    assert _grade(rt, "N000001") == grade
+    open_ = _open_overrides(rt, "N000001")
+    assert [o[0] for o in open_] == ([proposed_by] if proposed_by else [])
