@@ -57,6 +57,7 @@ def test_every_field_is_read_from_its_prefixed_variable(monkeypatch):
         "PROMOFLOW_FAULT_PAUSE": "/tmp/marker",
         "PROMOFLOW_FAULT_STEP": "open",
         "PROMOFLOW_FAULT_SECONDS": "1.5",
+        "PROMOFLOW_COOKIE_SECURE": "true",
     }
     assert set(values) == set(settings.ENV_NAMES)
     for name, value in values.items():
@@ -77,6 +78,7 @@ def test_every_field_is_read_from_its_prefixed_variable(monkeypatch):
         "open",
         1.5,
     )
+    assert config.cookie_secure is True
 
 
 def test_lowercase_names_are_not_read(monkeypatch):

@@ -93,7 +93,7 @@ def login(
         sid,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=request.app.state.runtime.settings.cookie_secure,
         max_age=int(users.SESSION_LIFETIME.total_seconds()),
         path="/",
     )
@@ -139,5 +139,12 @@ async def switch_language(
             raise CsrfFailed()
         users.set_language(session, principal.username, language, request.app.state.runtime.now())
     response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-    response.set_cookie(LANG_COOKIE, language, httponly=True, samesite="lax", path="/")
+    response.set_cookie(
+        LANG_COOKIE,
+        language,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.runtime.settings.cookie_secure,
+        path="/",
+    )
     return response
