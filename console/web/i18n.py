@@ -47,6 +47,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The form has expired; reload the page and try again.",
     },
     "error.not_found": {"zh": "未找到。", "en": "Not found."},
+    "error.unknown": {
+        "zh": "操作未能完成，请重试。",
+        "en": "The action could not be completed; try again.",
+    },
     "common.back": {"zh": "返回", "en": "Back"},
     "common.filter": {"zh": "筛选", "en": "Filter"},
     "common.any": {"zh": "全部", "en": "Any"},
@@ -158,6 +162,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "override.reason": {"zh": "原因（必填）", "en": "Reason (required)"},
     "override.submit": {"zh": "提交审批", "en": "Submit for approval"},
     "override.reason_required": {"zh": "必须填写原因。", "en": "A reason is required."},
+    "override.unknown_kind": {"zh": "未知的调整类型。", "en": "Unknown override kind."},
     "override.proposed": {
         "zh": "已提交，等待另一位经理审批。",
         "en": "Proposed; a second manager must approve it.",
@@ -261,6 +266,25 @@ def error_text(error: Exception, language: str) -> str:
             limit=f"{error.limit:,}",
         )  # fmt: skip
     return str(error)
+
+
+#: the errors a link may name (``/overrides?error=CODE``): code → catalogue key. A page
+#: shows only these messages, never text taken from the URL, so a crafted link cannot put
+#: words of its own on a page of ours.
+ERROR_CODES: dict[str, str] = {
+    "forbidden": "error.forbidden",
+    "csrf": "error.csrf",
+    "not_found": "error.not_found",
+    "reason_required": "override.reason_required",
+}
+
+
+def error_key(code: str | None) -> str | None:
+    """The catalogue key for an error code from a URL: None without one, the generic
+    message for a code we do not know."""
+    if not code:
+        return None
+    return ERROR_CODES.get(code, "error.unknown")
 
 
 def translate(key: str, language: str, **values: object) -> str:

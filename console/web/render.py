@@ -89,6 +89,11 @@ def render(
     response = HTMLResponse(html, status_code=status_code)
     if principal is None and getattr(request.state, "pre_csrf_new", False):
         response.set_cookie(
-            PRE_CSRF_COOKIE, request.state.pre_csrf, httponly=True, samesite="lax", path="/"
+            PRE_CSRF_COOKIE,
+            request.state.pre_csrf,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.runtime.settings.cookie_secure,
+            path="/",
         )
     return response

@@ -48,6 +48,9 @@ CASE_SORTS = {
     "rule": Decision.rule,
 }
 MAX_PER_PAGE = 500
+#: the highest page number a listing accepts: beyond any real table, and small enough that
+#: ``(page - 1) * per_page`` is a valid SQL offset on SQLite and PostgreSQL
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class Page:
 
 
 def _clamp_page(page: int, per_page: int) -> tuple[int, int]:
-    return max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+    return min(max(1, page), MAX_PAGE), min(max(1, per_page), MAX_PER_PAGE)
 
 
 def get_cycle(session: Session, cycle_id: str) -> Cycle:

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     #: the step the hook pauses in (None: every step)
     fault_step: str | None = None
     fault_seconds: float = 60.0
+    #: the console's cookies carry ``Secure`` (set it when the console is served over HTTPS,
+    #: directly or behind a proxy); off by default for http://127.0.0.1
+    cookie_secure: bool = False
 
     @field_validator(
         "database_url", "smtp_host", "workers", "audit_key", "fault_pause", mode="before"
@@ -140,7 +143,7 @@ class Settings(BaseSettings):
     def _require_token(cls, value: Any) -> bool:
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
 
-    @field_validator("smtp_starttls", mode="before")
+    @field_validator("smtp_starttls", "cookie_secure", mode="before")
     @classmethod
     def _starttls(cls, value: Any) -> bool:
         return value if isinstance(value, bool) else value in ("1", "true", "yes")

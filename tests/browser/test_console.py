@@ -120,15 +120,18 @@ def test_an_override_goes_from_proposal_to_approval_to_the_audit_trail(server, b
     # find a case with the search box: htmx swaps the table without a page load
     page.fill("input[name=q]", PROMOTED)
     page.press("input[name=q]", "Enter")
+    # predicates are functions: a string expression is eval'd in the page, which the CSP refuses
     page.wait_for_function(
-        "document.querySelectorAll('#cases tbody tr').length === 1", timeout=10_000
+        "() => document.querySelectorAll('#cases tbody tr').length === 1", timeout=10_000
     )
     assert PROMOTED in page.locator("#cases tbody").inner_text()
 
     # an employee called <script> is a name, not a script
     page.fill("input[name=q]", "E000002")
     page.press("input[name=q]", "Enter")
-    page.wait_for_function("document.querySelector('#cases tbody').innerText.includes('E000002')")
+    page.wait_for_function(
+        "() => document.querySelector('#cases tbody').innerText.includes('E000002')"
+    )
     assert EVIL in page.locator("#cases tbody").inner_text()
     assert not dialogs
 

@@ -59,6 +59,7 @@ def test_every_field_is_read_from_its_prefixed_variable(monkeypatch):
         "PROMOFLOW_FAULT_SECONDS": "1.5",
         "PROMOFLOW_TOKEN_DAYS": "30",
         "PROMOFLOW_CLI_REQUIRE_TOKEN": "1",
+        "PROMOFLOW_COOKIE_SECURE": "true",
     }
     assert set(values) == set(settings.ENV_NAMES)
     for name, value in values.items():
@@ -80,6 +81,7 @@ def test_every_field_is_read_from_its_prefixed_variable(monkeypatch):
         1.5,
     )
     assert (config.token_days, config.cli_require_token) == (30, True)
+    assert config.cookie_secure is True
 
 
 def test_lowercase_names_are_not_read(monkeypatch):

@@ -37,7 +37,7 @@ EXPORT_COLUMNS = [
 def audit_page(
     request: Request,
     flt: queries.AuditFilter = Depends(audit_filter),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=queries.MAX_PAGE),
     principal: Principal = Depends(require("audit_read")),
     session: Session = DB,
 ) -> Response:

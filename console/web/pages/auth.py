@@ -106,7 +106,7 @@ def login(
         after={"action": "login", "client": client},
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    secure = request.url.scheme == "https"
+    secure = request.app.state.runtime.settings.cookie_secure
     response.set_cookie(
         SESSION_COOKIE,
         sid,
@@ -167,5 +167,12 @@ async def switch_language(
             raise CsrfFailed()
         users.set_language(session, principal.username, language, request.app.state.runtime.now())
     response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-    response.set_cookie(LANG_COOKIE, language, httponly=True, samesite="lax", path="/")
+    response.set_cookie(
+        LANG_COOKIE,
+        language,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.runtime.settings.cookie_secure,
+        path="/",
+    )
     return response

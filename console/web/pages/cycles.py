@@ -56,7 +56,7 @@ def cycle_page(
     flt: queries.CaseFilter = Depends(case_filter),
     sort: str = "employee_id",
     desc: bool = False,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=queries.MAX_PAGE),
     per_page: int = Query(50, ge=1, le=queries.MAX_PER_PAGE),
     principal: Principal = Depends(require("read")),
     session: Session = DB,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from promoflow.console.web.auth import DB, Principal, act, language_of, require
-from promoflow.console.web.i18n import error_text
+from promoflow.console.web.i18n import error_key, error_text
 from promoflow.console.web.render import render
 from promoflow.engine.bootstrap import Session, attempt
 from promoflow.engine.overrides import service as overrides
@@ -89,7 +89,7 @@ def override_submit(
     if not reason.strip():
         error = "override.reason_required"
     elif kind not in kind_labels():
-        error = f"unknown override kind {kind!r}"
+        error = "override.unknown_kind"
     else:
         try:
             with attempt(session):
@@ -134,7 +134,7 @@ def approval_queue(
         principal,
         pending=pending_overrides(session),
         kinds=kind_labels(),
-        error=request.query_params.get("error"),
+        error=error_key(request.query_params.get("error")),
     )
 
 
