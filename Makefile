@@ -5,7 +5,7 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench migration mutation clean
+.PHONY: demo test lint bench load migration mutation clean
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "promoflow needs Python 3.11 or 3.12 (durable_rules fails on 3.13)"; exit 1; }
@@ -31,8 +31,14 @@ lint: $(VENV)/.installed
 	$(BIN)/deptry .
 	$(BIN)/vulture
 
+# the cycle at 1k/10k/100k employees, then the console under 50 users (bench/load.py)
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.load
+
+# 50 simulated console users for 3 minutes on SQLite (and PostgreSQL when configured)
+load: $(VENV)/.installed
+	$(BIN)/python -m bench.load
 
 # Regenerate the initial migration from the models (only until the first release).
 migration: $(VENV)/.installed
